@@ -1,0 +1,15 @@
+import type { Run } from "../proc/run.js";
+
+/** Progress and log events a use case reports; the CLI decides how to show them. */
+export type AppEvent =
+  | { type: "log"; level: "info" | "warn" | "debug"; message: string }
+  | { type: "phase"; message: string }
+  | { type: "host"; host: string; state: "queued" | "building" | "built" | "failed" | "unchanged"; detail?: string };
+
+/** The effects a use case may perform, passed in so tests can give real or fake ones. */
+export interface Effects {
+  run: Run;
+  now: () => Date;
+  onEvent: (event: AppEvent) => void;
+  env: NodeJS.ProcessEnv;
+}

@@ -1,0 +1,89 @@
+import { spawn } from "node:child_process";
+import { TernixError } from "../errors.js";
+
+export interface RunOptions {
+  cwd?: string | undefined;
+  /** Replaces the environment when given; merge with process.env yourself. */
+  env?: NodeJS.ProcessEnv | undefined;
+  input?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called with each complete stderr line as it arrives (progress). */
+  onStderrLine?: ((line: string) => void) | undefined;
+  /** Called with each complete stdout line as it arrives. */
+  onStdoutLine?: ((line: string) => void) | undefined;
+}
+
+export interface RunResult {
+  argv: readonly string[];
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The one way Ternix starts a process: an argument array, never a shell string.
+ * A non-zero exit is a result, not an exception; the caller decides what it means.
+ * Throws only when the program cannot be started at all (e.g. not installed).
+ */
+export type Run = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
+export class CommandNotFoundError extends TernixError {
+  readonly command: string;
+  constructor(command: string, cause: unknown) {
+    super(`${command}: command not found`, { cause, hint: `Install ${command} and make sure it is on PATH.` });
+    this.command = command;
+  }
+}
+
+export const run: Run = (command, args, options = {}) =>
+  new Promise((resolve, reject) => {
+    const argv = [command, ...args];
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      signal: options.signal,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    lineSplitter(child.stdout, out, options.onStdoutLine);
+    lineSplitter(child.stderr, err, options.onStderrLine);
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(options.input);
+    }
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") reject(new CommandNotFoundError(command, error));
+      else if (error.name === "AbortError") {
+        resolve({ argv, exitCode: null, signal: "SIGTERM", stdout: concat(out), stderr: concat(err) });
+      } else reject(error);
+    });
+    child.on("close", (exitCode, signal) => {
+      resolve({ argv, exitCode, signal, stdout: concat(out), stderr: concat(err) });
+    });
+  });
+
+function concat(chunks: Buffer[]): string {
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function lineSplitter(
+  stream: NodeJS.ReadableStream | null,
+  sink: Buffer[],
+  onLine: ((line: string) => void) | undefined,
+): void {
+  if (!stream) return;
+  let pending = "";
+  stream.on("data", (chunk: Buffer) => {
+    sink.push(chunk);
+    if (!onLine) return;
+    pending += chunk.toString("utf8");
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) onLine(line);
+  });
+  stream.on("end", () => {
+    if (onLine && pending) onLine(pending);
+  });
+}

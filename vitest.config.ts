@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // Real Nix builds: keep parallelism modest on 2 cores.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
