@@ -1,10 +1,18 @@
 import type { Run } from "../proc/run.js";
+import type { Cleanup } from "./cleanup.js";
 
 /** Progress and log events a use case reports; the CLI decides how to show them. */
 export type AppEvent =
   | { type: "log"; level: "info" | "warn" | "debug"; message: string }
   | { type: "phase"; message: string }
-  | { type: "host"; host: string; state: "queued" | "building" | "built" | "failed" | "unchanged"; detail?: string };
+  | {
+      type: "host";
+      host: string;
+      state: "queued" | "evaluating" | "building" | "built" | "failed" | "unchanged" | "changed";
+      side?: "before" | "after" | undefined;
+      detail?: string | undefined;
+    }
+  | { type: "build-line"; line: string };
 
 /** The effects a use case may perform, passed in so tests can give real or fake ones. */
 export interface Effects {
@@ -12,4 +20,5 @@ export interface Effects {
   now: () => Date;
   onEvent: (event: AppEvent) => void;
   env: NodeJS.ProcessEnv;
+  cleanup: Cleanup;
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine (as root) for Ternix: Nix, git, Node dependencies, build.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_apt=()
+command -v nix >/dev/null 2>&1 || need_apt+=(nix-bin)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  need_apt+=(nodejs npm)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing ${need_apt[*]} and not root" >&2
+    echo "hint: run as root, or install them yourself (Nix: apt-get install -y nix-bin)" >&2
+    exit 1
+  fi
+  log "Installing ${need_apt[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "error: Node.js $(node --version) is too old; Ternix needs Node 20 or newer" >&2
+  echo "hint: install Node 20+ (e.g. from NodeSource or nvm) and re-run" >&2
+  exit 1
+fi
+
+# Debian's nix-bin ships a daemon; builds in this environment run without a sandbox.
+if [ -w /etc/nix ] || [ "$(id -u)" -eq 0 ]; then
+  mkdir -p /etc/nix
+  touch /etc/nix/nix.conf
+  grep -q '^sandbox' /etc/nix/nix.conf || echo 'sandbox = false' >> /etc/nix/nix.conf
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "Installing Node dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+log "Building"
+npm run --silent build
+npm run --silent build:fixtures

@@ -1,0 +1,136 @@
+/**
+ * One apply at a time: `<state dir>/apply.lock`, created with O_EXCL and holding the owner's pid.
+ * A lock whose pid is gone (a crash, a kill -9) is taken over; a live one fails clearly or, with
+ * `wait`, is waited for.
+ */
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { TernixError } from "../errors.js";
+import type { Effects } from "./effects.js";
+import type { SystemEffects } from "./system-effects.js";
+
+export interface ApplyLock {
+  path: string;
+  release(): Promise<void>;
+}
+
+interface LockOwner {
+  pid: number;
+  command: string;
+  since: string;
+  /** Tells two locks of one process apart, so a release never removes another run's lock. */
+  token?: string;
+}
+
+export interface AcquireOptions {
+  path: string;
+  /** What holds the lock, shown to whoever waits for it (e.g. `switch web`). */
+  command: string;
+  wait: boolean;
+  /** How often a waiting process looks again. */
+  pollMs?: number;
+}
+
+export class ApplyLockedError extends TernixError {}
+
+export async function acquireApplyLock(
+  options: AcquireOptions,
+  deps: { effects: Effects; system: SystemEffects },
+): Promise<ApplyLock> {
+  const { effects, system } = deps;
+  const owner: LockOwner = {
+    pid: system.pid,
+    command: options.command,
+    since: effects.now().toISOString(),
+    token: randomBytes(6).toString("hex"),
+  };
+  const content = `${JSON.stringify(owner)}\n`;
+  await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
+  let announced = false;
+  while (!(await createComplete(options.path, content))) {
+    const text = await readFile(options.path, "utf8").catch(() => undefined);
+    if (text === undefined) continue; // Released between our attempt and the read: try again.
+    const holder = parseOwner(text);
+    if (holder === undefined || !system.isPidAlive(holder.pid)) {
+      await takeOver(options.path, text);
+      effects.onEvent({
+        type: "log",
+        level: "warn",
+        message: `took over a stale apply lock${holder ? ` of pid ${holder.pid} (${holder.command}, since ${holder.since})` : ""}; that run did not finish.`,
+      });
+      continue;
+    }
+    const who = `pid ${holder.pid} (\`ternix ${holder.command}\`, since ${holder.since})`;
+    if (!options.wait) {
+      throw new ApplyLockedError(`another Ternix run is changing this system: ${who}.`, {
+        hint: `Wait for it to finish, or pass --wait to queue behind it. If no such process exists, remove ${options.path}.`,
+      });
+    }
+    if (!announced) {
+      effects.onEvent({ type: "log", level: "info", message: `Waiting for ${who} to finish…` });
+      announced = true;
+    }
+    await system.sleep(options.pollMs ?? 1000);
+  }
+
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    unregister();
+    // Remove it only while it is still ours.
+    const now = await readFile(options.path, "utf8").catch(() => undefined);
+    if (now === content) await unlink(options.path).catch(() => undefined);
+  };
+  const unregister = effects.cleanup.add(release);
+  return { path: options.path, release };
+}
+
+/**
+ * Create the lock with its content in one step: write a private file, then hard-link it to the lock
+ * path (which fails if the lock exists), so nobody ever reads a half-written lock.
+ */
+async function createComplete(path: string, content: string): Promise<boolean> {
+  const tmp = `${path}.new-${randomBytes(4).toString("hex")}`;
+  await writeFile(tmp, content, { flag: "wx", mode: 0o644 });
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const data = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof data.pid !== "number" || !Number.isSafeInteger(data.pid) || data.pid <= 0) return undefined;
+    return { pid: data.pid, command: String(data.command ?? "?"), since: String(data.since ?? "?") };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remove a stale lock without removing a fresh one another process created in the meantime: move
+ * it aside (atomic), and if what moved is not the stale lock we read, put it back.
+ */
+async function takeOver(path: string, staleText: string): Promise<void> {
+  const aside = `${path}.stale-${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  const moved = await readFile(aside, "utf8").catch(() => undefined);
+  if (moved !== staleText) {
+    // A live lock: restore it unless yet another one appeared (link fails if the path exists).
+    await link(aside, path).catch(() => undefined);
+  }
+  await unlink(aside).catch(() => undefined);
+}

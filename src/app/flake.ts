@@ -1,0 +1,60 @@
+/** Finding the user's flake and reading its lock. */
+import { access, readFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { InputError } from "../errors.js";
+import type { Git } from "../git/git.js";
+
+export interface FlakeLocation {
+  /** Absolute directory holding flake.nix. */
+  dir: string;
+  lockPath: string;
+  /** The git work tree the flake lives in, if any. */
+  gitRoot: string | undefined;
+  /** flake.lock's path relative to gitRoot (for `git show REV:PATH`). */
+  lockPathInRepo: string | undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The flake in `dirArg` (must hold flake.nix), or, when no directory was given, the nearest directory
+ * from `cwd` upwards that holds one (as `nix` does for `.`), stopping at the git root.
+ */
+export async function locateFlake(dirArg: string | undefined, cwd: string, git: Git): Promise<FlakeLocation> {
+  const start = resolve(cwd, dirArg ?? ".");
+  if (!(await exists(start))) {
+    throw new InputError(`${start} does not exist.`, { hint: "Pass --flake DIR with the directory that holds flake.nix." });
+  }
+  const gitRoot = await git.toplevel(start);
+  let dir = start;
+  while (!(await exists(join(dir, "flake.nix")))) {
+    const parent = dirname(dir);
+    if (dirArg !== undefined || parent === dir || (gitRoot !== undefined && dir === gitRoot)) {
+      throw new InputError(`no flake.nix in ${start}.`, {
+        hint: "Run Ternix inside your flake or pass --flake DIR (the directory that holds flake.nix).",
+      });
+    }
+    dir = parent;
+  }
+  const lockPath = join(dir, "flake.lock");
+  return { dir, lockPath, gitRoot, lockPathInRepo: gitRoot === undefined ? undefined : relative(gitRoot, lockPath) };
+}
+
+/** flake.lock's text, or a clear error when there is none. */
+export async function readLockText(flake: FlakeLocation): Promise<string> {
+  try {
+    return await readFile(flake.lockPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new InputError(`no flake.lock in ${flake.dir}.`, {
+        hint: "Create it with `nix flake lock` and commit it; Ternix reviews changes to an existing lock.",
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * Hosts of a fleet flake: discover them, evaluate every host's toplevel in a few batched `nix eval`
+ * calls (one per core), and build them all in ONE `nix build`, attributing failures to hosts.
+ * Host names never reach a shell or an attribute path: they travel as quoted Nix strings.
+ */
+import { lstat, mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { InputError, NixError } from "../errors.js";
+import { nixStoreRequisitesArgs } from "../nix/args.js";
+import { nixStringList } from "../nix/nix-string.js";
+import type { Nix } from "../nix/nix.js";
+import type { AppEvent } from "./effects.js";
+
+export type HostEval =
+  | { host: string; ok: true; drvPath: string; outPath: string }
+  | { host: string; ok: false; error: string; detail?: string | undefined };
+
+export type HostBuild =
+  | { host: string; ok: true; drvPath: string; toplevel: string }
+  | { host: string; ok: false; stage: "eval" | "build"; error: string; logTail?: string | undefined; drvPath?: string | undefined };
+
+export interface HostSelection {
+  include?: readonly string[] | undefined;
+  exclude?: string | undefined;
+}
+
+/** The installable for a flake directory's attribute. */
+export function flakeAttr(flakeDir: string, attr: string): string {
+  if (/[#?]/.test(flakeDir)) {
+    throw new InputError(`the flake path ${flakeDir} contains '#' or '?', which Nix reads as URL syntax.`, {
+      hint: "Move or link the flake to a path without those characters.",
+    });
+  }
+  return `${flakeDir}#${attr}`;
+}
+
+/** Names of `nixosConfigurations`, without evaluating any of them. */
+export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[]> {
+  const result = await nix.call(["eval", "--json", flakeAttr(flakeDir, "nixosConfigurations"), "--apply", "builtins.attrNames"], {
+    cwd: flakeDir,
+  });
+  if (result.exitCode !== 0) {
+    if (/does not provide attribute|nixosConfigurations/.test(result.stderr) && /attribute/.test(result.stderr)) {
+      throw new InputError(`the flake in ${flakeDir} has no nixosConfigurations.`, {
+        hint: "Ternix works on flakes that define nixosConfigurations.<host>.",
+      });
+    }
+    throw new NixError("listing the flake's hosts failed", result.argv, result.exitCode, result.stderr, {
+      hint: "Check that the flake evaluates: `nix flake show`. Run with --verbose for Nix's output.",
+    });
+  }
+  const names = JSON.parse(result.stdout) as unknown;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+    throw new InputError("nixosConfigurations did not evaluate to an attribute set of hosts.");
+  }
+  return names;
+}
+
+/** Hosts to work on: the include list (all when empty), minus names matching the exclude pattern. */
+export function selectHosts(all: readonly string[], selection: HostSelection): { selected: string[]; skipped: string[] } {
+  const include = selection.include ?? [];
+  const unknown = include.filter((h) => !all.includes(h));
+  if (unknown.length > 0) {
+    throw new InputError(`unknown host${unknown.length > 1 ? "s" : ""}: ${unknown.map((h) => JSON.stringify(h)).join(", ")}`, {
+      hint: `Hosts in nixosConfigurations: ${all.map((h) => JSON.stringify(h)).join(", ") || "(none)"}.`,
+    });
+  }
+  let pattern: RegExp | undefined;
+  if (selection.exclude) {
+    try {
+      pattern = new RegExp(selection.exclude);
+    } catch {
+      throw new InputError(`the exclude pattern ${JSON.stringify(selection.exclude)} is not a valid regular expression.`);
+    }
+  }
+  const selected: string[] = [];
+  const skipped: string[] = [];
+  for (const host of include.length > 0 ? include : all) {
+    // An explicitly named host is built even if it matches the exclude pattern.
+    if (include.length === 0 && pattern?.test(host)) skipped.push(host);
+    else selected.push(host);
+  }
+  return { selected, skipped };
+}
+
+/** Names must survive a round trip through a Nix string and a file name. */
+export function checkHostName(host: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (host.length === 0 || /[\u0000-\u001f\u007f]/.test(host)) {
+    throw new InputError(`host name ${JSON.stringify(host)} contains control characters.`, {
+      hint: "Rename the host in nixosConfigurations.",
+    });
+  }
+}
+
+/** The Nix function applied to nixosConfigurations: each named host's toplevel drv and out path. */
+export function toplevelsExpression(hosts: readonly string[]): string {
+  return (
+    `cfgs: builtins.listToAttrs (map (name: { inherit name; value = ` +
+    `let t = cfgs.\${name}.config.system.build.toplevel; ` +
+    `r = builtins.tryEval (builtins.seq t.drvPath { drv = t.drvPath; out = t.outPath; }); ` +
+    `in if r.success then r.value else { error = true; }; }) ${nixStringList(hosts)})`
+  );
+}
+
+function shard<T>(items: readonly T[], count: number): T[][] {
+  const shards: T[][] = Array.from({ length: Math.max(1, Math.min(count, items.length)) }, () => []);
+  items.forEach((item, i) => shards[i % shards.length]?.push(item));
+  return shards.filter((s) => s.length > 0);
+}
+
+export interface EvalOptions {
+  /** Concurrent `nix eval` processes (default: the number of cores). */
+  jobs?: number | undefined;
+  onEvent?: ((event: AppEvent) => void) | undefined;
+  side?: "before" | "after" | undefined;
+}
+
+/**
+ * Evaluate the toplevels of `hosts` in `jobs` concurrent `nix eval` calls. A host whose evaluation
+ * throws is caught by tryEval; an uncatchable error fails its whole batch, which is then retried host
+ * by host to find and report the culprit.
+ */
+export async function evalToplevels(nix: Nix, flakeDir: string, hosts: readonly string[], options: EvalOptions = {}): Promise<Map<string, HostEval>> {
+  hosts.forEach(checkHostName);
+  const result = new Map<string, HostEval>();
+  const installable = flakeAttr(flakeDir, "nixosConfigurations");
+  const evalBatch = async (batch: readonly string[]): Promise<void> => {
+    for (const host of batch) options.onEvent?.({ type: "host", host, state: "evaluating", side: options.side });
+    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression(batch)], { cwd: flakeDir });
+    if (run.exitCode === 0) {
+      const data = JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string; error?: boolean }>;
+      const caught: string[] = [];
+      for (const host of batch) {
+        const entry = data[host];
+        if (entry?.drv && entry.out) result.set(host, { host, ok: true, drvPath: entry.drv, outPath: entry.out });
+        else caught.push(host);
+      }
+      // tryEval hides the message; evaluate the failed ones alone to get it.
+      for (const host of caught) result.set(host, await evalAlone(host));
+      return;
+    }
+    if (batch.length === 1) {
+      const host = batch[0] as string;
+      result.set(host, { host, ok: false, error: evalErrorLine(run.stderr), detail: run.stderr });
+      return;
+    }
+    for (const host of batch) result.set(host, await evalAlone(host));
+  };
+  const evalAlone = async (host: string): Promise<HostEval> => {
+    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression([host]).replace("builtins.tryEval", "(x: { success = true; value = x; })")], {
+      cwd: flakeDir,
+    });
+    if (run.exitCode === 0) {
+      const entry = (JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string }>)[host];
+      if (entry?.drv && entry.out) return { host, ok: true, drvPath: entry.drv, outPath: entry.out };
+    }
+    return { host, ok: false, error: evalErrorLine(run.stderr), detail: run.stderr };
+  };
+  await Promise.all(shard(hosts, options.jobs ?? availableParallelism()).map(evalBatch));
+  return result;
+}
+
+/** The first `error:` line of Nix's stderr, for one-line reports. */
+export function evalErrorLine(stderr: string): string {
+  const lines = stderr.split("\n");
+  const index = lines.findIndex((l) => /^\s*error:/.test(l));
+  if (index < 0) return lines.filter((l) => l.trim()).slice(-1)[0]?.trim() ?? "evaluation failed";
+  const first = (lines[index] as string).replace(/^\s*error:\s*/, "").trim();
+  if (first !== "") return first;
+  // Newer Nix prints the message on the following lines after a bare `error:`.
+  return lines.slice(index + 1).find((l) => l.trim() && !l.trim().startsWith("…"))?.trim() ?? "evaluation failed";
+}
+
+export interface BuildOptions {
+  /** Directory for the GC roots that keep the results alive during the run. */
+  rootDir: string;
+  onEvent?: ((event: AppEvent) => void) | undefined;
+  side?: "before" | "after" | undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Build every evaluated host in ONE `nix build --keep-going`, rooted under `rootDir`. Hosts whose
+ * toplevel did not appear get the log tail of the failed derivations in their closure.
+ */
+export async function buildToplevels(nix: Nix, evals: ReadonlyMap<string, HostEval>, options: BuildOptions): Promise<Map<string, HostBuild>> {
+  const result = new Map<string, HostBuild>();
+  const toBuild: Extract<HostEval, { ok: true }>[] = [];
+  for (const e of evals.values()) {
+    if (e.ok) toBuild.push(e);
+    else result.set(e.host, { host: e.host, ok: false, stage: "eval", error: e.error, logTail: e.detail });
+  }
+  if (toBuild.length === 0) return result;
+  await mkdir(options.rootDir, { recursive: true });
+  for (const e of toBuild) options.onEvent?.({ type: "host", host: e.host, state: "building", side: options.side });
+  const installables = [...new Set(toBuild.map((e) => nix.drvInstallable(e.drvPath)))];
+  const outcome = await nix.build(installables, { keepGoing: true, outLink: join(options.rootDir, "result") });
+
+  const built = await Promise.all(toBuild.map(async (e) => ({ e, ok: await exists(e.outPath) })));
+  const failedBlocks = outcome.ok ? [] : parseBuildFailures(outcome.stderr);
+  const failedHosts = built.filter((b) => !b.ok).map((b) => b.e);
+  if (!outcome.ok && built.some((b) => b.ok)) {
+    // A failed `nix build` links nothing; root what did build so it survives until the diff.
+    await nix.build(
+      built.filter((b) => b.ok).map((b) => b.e.outPath),
+      { outLink: join(options.rootDir, "built") },
+    );
+  }
+  const requisites = await Promise.all(
+    failedHosts.map(async (e) => {
+      // nix-store, not `nix path-info`: before Nix 2.15 a bare .drv installable meant its outputs.
+      const r = await nix.nixStore("querying the host's derivations failed", nixStoreRequisitesArgs([e.drvPath])).catch(() => undefined);
+      return new Set((r?.stdout ?? "").split("\n").filter(Boolean));
+    }),
+  );
+  for (const { e, ok } of built) {
+    if (ok) {
+      result.set(e.host, { host: e.host, ok: true, drvPath: e.drvPath, toplevel: e.outPath });
+      options.onEvent?.({ type: "host", host: e.host, state: "built", side: options.side });
+      continue;
+    }
+    const inClosure = requisites[failedHosts.indexOf(e)] ?? new Set<string>();
+    const mine = failedBlocks.filter((b) => inClosure.has(b.drvPath) || b.drvPath === e.drvPath);
+    const blocks = mine.length > 0 ? mine : failedBlocks;
+    const first = blocks[0];
+    const error = first ? `${first.drvPath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, "")} failed to build` : "build failed";
+    const logTail = blocks.length > 0 ? blocks.map((b) => `${b.header}\n${b.log.join("\n")}`).join("\n") : outcome.stderr.split("\n").slice(-20).join("\n");
+    result.set(e.host, { host: e.host, ok: false, stage: "build", error, logTail, drvPath: e.drvPath });
+    options.onEvent?.({ type: "host", host: e.host, state: "failed", side: options.side, detail: error });
+  }
+  return result;
+}
+
+export interface BuildFailure {
+  drvPath: string;
+  header: string;
+  log: string[];
+}
+
+/**
+ * Failed derivations and their log tails from `nix build` stderr. Recorded forms:
+ *   Nix 2.8–2.23: `error: builder for '/nix/store/…drv' failed with exit code 1;` then `last N log lines:` and `> …` lines
+ *   Nix 2.24+:    `error: Cannot build '/nix/store/…drv'.` then `Reason: builder failed…` and `Last N log lines:`
+ */
+export function parseBuildFailures(stderr: string): BuildFailure[] {
+  const failures: BuildFailure[] = [];
+  let current: BuildFailure | undefined;
+  for (const line of stderr.split("\n")) {
+    const start = /error:\s+(?:builder for|Cannot build) '([^']+\.drv)'/.exec(line);
+    if (start) {
+      current = { drvPath: start[1] as string, header: line.trim(), log: [] };
+      failures.push(current);
+      continue;
+    }
+    if (current) {
+      const log = /^\s*> ?(.*)$/.exec(line);
+      if (log) current.log.push(log[1] as string);
+      else if (/^\S/.test(line)) current = undefined;
+    }
+  }
+  return failures;
+}

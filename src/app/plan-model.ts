@@ -1,0 +1,48 @@
+/** The plan's data model: what `ternix plan` returns and every renderer reads. No effects. */
+import type { ClosureDiff } from "../closure/model.js";
+import { ExitCode } from "../errors.js";
+import type { LockDiff } from "../lock/diff.js";
+import type { HostBuild } from "./hosts.js";
+
+export type HostStatus =
+  /** Built on both sides; the toplevel differs. */
+  | "changed"
+  /** Built on both sides; same toplevel. */
+  | "unchanged"
+  /** Built before the update, fails after it. */
+  | "broken"
+  /** Failed before the update, builds after it. */
+  | "fixed"
+  /** Fails on both sides. */
+  | "failing";
+
+export interface HostPlan {
+  host: string;
+  status: HostStatus;
+  before: HostBuild;
+  after: HostBuild;
+  diff?: ClosureDiff | undefined;
+}
+
+export type PlanOutcome = "changed" | "lock-unchanged" | "no-host-changed" | "host-broken";
+
+export const planExitCodes: Record<PlanOutcome, number> = {
+  changed: ExitCode.ok,
+  "lock-unchanged": ExitCode.lockUnchanged,
+  "no-host-changed": ExitCode.noHostChanged,
+  "host-broken": ExitCode.hostBroken,
+};
+
+export interface PlanResult {
+  outcome: PlanOutcome;
+  flakeDir: string;
+  mode: "update" | "skip-update";
+  inputs: string[];
+  lockDiff: LockDiff;
+  hosts: HostPlan[];
+  skippedHosts: string[];
+  /** Where the updated lock ended up. */
+  lockState: "updated" | "restored" | "untouched";
+  timings: Record<string, number>;
+}
+

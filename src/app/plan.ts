@@ -1,0 +1,226 @@
+/**
+ * `ternix plan`: what a lock update changes on every host. Both locks are known before anything is
+ * built (the update runs first, then the old lock is swapped back in), so an unchanged lock costs no
+ * build at all; each side is evaluated in a few parallel batches and built in one `nix build`.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { diffClosures } from "../closure/diff.js";
+import type { Config } from "../config/config.js";
+import { InputError } from "../errors.js";
+import type { Git } from "../git/git.js";
+import { diffLocks } from "../lock/diff.js";
+import { parseFlakeLock } from "../lock/parse.js";
+import type { Nix } from "../nix/nix.js";
+import { writeFileAtomic } from "../proc/files.js";
+import { loadClosures } from "./closure-load.js";
+import type { Effects } from "./effects.js";
+import { readLockText, type FlakeLocation } from "./flake.js";
+import { buildToplevels, discoverHosts, evalToplevels, selectHosts, type HostBuild } from "./hosts.js";
+import { checkInputNames } from "./update.js";
+import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
+export * from "./plan-model.js";
+
+export interface PlanRequest {
+  flake: FlakeLocation;
+  config: Config;
+  inputs: readonly string[];
+  skipUpdate: boolean;
+  hosts?: readonly string[] | undefined;
+  exclude?: string | undefined;
+  keepResults?: string | undefined;
+  restoreLock: boolean;
+  /** Concurrent evaluations per side (default: cores). */
+  jobs?: number | undefined;
+}
+
+export interface PlanDeps {
+  nix: Nix;
+  git: Git;
+  effects: Effects;
+}
+
+export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanResult> {
+  const { flake, config } = request;
+  const { nix, effects } = deps;
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = Math.round(performance.now() - start);
+    }
+  };
+  const phase = (message: string) => effects.onEvent({ type: "phase", message });
+
+  const originalText = await readLockText(flake);
+  const original = parseFlakeLock(originalText, flake.lockPath);
+  checkInputNames(original, request.inputs);
+
+  // Whatever happens, the user's lock ends as the plan says, or as it was.
+  const restoreOriginal = async () => {
+    const now = await readFile(flake.lockPath, "utf8").catch(() => undefined);
+    if (now !== originalText) await writeFileAtomic(flake.lockPath, originalText);
+  };
+  const unregisterRestore = effects.cleanup.add(restoreOriginal);
+  const rootDir = await mkdtemp(join(tmpdir(), "ternix-plan-"));
+  const unregisterRoots = effects.cleanup.add(() => rm(rootDir, { recursive: true, force: true }));
+  const setLock = async (text: string) => {
+    const now = await readFile(flake.lockPath, "utf8");
+    if (now !== text) await writeFileAtomic(flake.lockPath, text);
+  };
+
+  try {
+    let beforeText: string;
+    let afterText: string;
+    if (request.skipUpdate) {
+      if (flake.gitRoot === undefined || flake.lockPathInRepo === undefined) {
+        throw new InputError("--skip-update compares with the lock at HEAD, but the flake is not in a git repository.", {
+          hint: "Run without --skip-update, or commit the flake to git.",
+        });
+      }
+      const head = await deps.git.showFile(flake.gitRoot, "HEAD", flake.lockPathInRepo);
+      if (head === undefined) {
+        throw new InputError("flake.lock is not committed at HEAD, so --skip-update has nothing to compare with.", {
+          hint: "Commit flake.lock first, or run without --skip-update.",
+        });
+      }
+      beforeText = head;
+      afterText = originalText;
+    } else {
+      phase(request.inputs.length > 0 ? `Updating ${request.inputs.join(", ")}…` : "Updating all flake inputs…");
+      await timed("update", () => nix.flakeUpdate(flake.dir, request.inputs, flake.dir));
+      beforeText = originalText;
+      afterText = await readLockText(flake);
+    }
+    const lockDiff = diffLocks(parseFlakeLock(beforeText, `${flake.lockPath} (before)`), parseFlakeLock(afterText, flake.lockPath));
+    const base = {
+      flakeDir: flake.dir,
+      mode: request.skipUpdate ? ("skip-update" as const) : ("update" as const),
+      inputs: [...request.inputs],
+      lockDiff,
+      timings,
+    };
+    if (!lockDiff.changed) {
+      await restoreOriginal();
+      return { ...base, outcome: "lock-unchanged", hosts: [], skippedHosts: [], lockState: "untouched" };
+    }
+
+    await setLock(beforeText);
+    const all = await timed("discover", () => discoverHosts(nix, flake.dir));
+    const { selected, skipped } = selectHosts(all, {
+      include: request.hosts ?? config.hosts.include,
+      exclude: request.exclude ?? config.hosts.exclude,
+    });
+    if (selected.length === 0) {
+      throw new InputError("no hosts left to plan after filtering.", {
+        hint: `Hosts: ${all.map((h) => JSON.stringify(h)).join(", ")}; check --hosts/--exclude or ternix.toml [hosts].`,
+      });
+    }
+    const events = effects.onEvent;
+    phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
+    const beforeEval = await timed("evalBefore", () => evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }));
+    const before = await timed("buildBefore", () => buildToplevels(nix, beforeEval, { rootDir: join(rootDir, "before"), onEvent: events, side: "before" }));
+
+    await setLock(afterText);
+    phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the updated lock…`);
+    const afterEval = await timed("evalAfter", () => evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }));
+    const after = await timed("buildAfter", () => buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }));
+
+    // Only hosts whose toplevel moved need their closures; one query per side.
+    const moved = selected.filter((h) => {
+      const b = before.get(h);
+      const a = after.get(h);
+      return b?.ok && a?.ok && b.toplevel !== a.toplevel;
+    });
+    phase("Comparing closures…");
+    const hosts = await timed("diff", async () => {
+      const [beforeClosures, afterClosures] = await Promise.all([
+        loadClosures(nix, moved.map((h) => okToplevel(before.get(h)))),
+        loadClosures(nix, moved.map((h) => okToplevel(after.get(h)))),
+      ]);
+      return selected.map((host): HostPlan => {
+        const b = before.get(host) as HostBuild;
+        const a = after.get(host) as HostBuild;
+        if (b.ok && a.ok) {
+          if (b.toplevel === a.toplevel) return { host, status: "unchanged", before: b, after: a };
+          const diff = diffClosures(
+            beforeClosures.get(b.toplevel) ?? { root: b.toplevel, paths: [] },
+            afterClosures.get(a.toplevel) ?? { root: a.toplevel, paths: [] },
+          );
+          return { host, status: "changed", before: b, after: a, diff };
+        }
+        if (b.ok) return { host, status: "broken", before: b, after: a };
+        if (a.ok) return { host, status: "fixed", before: b, after: a };
+        return { host, status: "failing", before: b, after: a };
+      });
+    });
+    for (const h of hosts) if (h.status === "changed" || h.status === "unchanged") events({ type: "host", host: h.host, state: h.status });
+
+    if (request.keepResults !== undefined) await keepResults(nix, request.keepResults, hosts);
+
+    let lockState: PlanResult["lockState"];
+    if (request.skipUpdate) lockState = "untouched";
+    else if (request.restoreLock) {
+      await restoreOriginal();
+      lockState = "restored";
+    } else lockState = "updated";
+    unregisterRestore();
+
+    const outcome: PlanOutcome = hosts.some((h) => h.status === "broken")
+      ? "host-broken"
+      : hosts.some((h) => h.status === "changed" || h.status === "fixed")
+        ? "changed"
+        : "no-host-changed";
+    return { ...base, outcome, hosts: orderHosts(hosts), skippedHosts: skipped, lockState };
+  } catch (error) {
+    unregisterRestore();
+    await restoreOriginal();
+    throw error;
+  } finally {
+    unregisterRoots();
+    await rm(rootDir, { recursive: true, force: true });
+  }
+}
+
+function okToplevel(build: HostBuild | undefined): string {
+  if (!build?.ok) throw new Error("internal: expected a built host");
+  return build.toplevel;
+}
+
+const statusOrder: Record<HostStatus, number> = { broken: 0, changed: 1, fixed: 2, failing: 3, unchanged: 4 };
+
+/** Broken hosts first (what a reviewer must see), then changed, then the rest; by name within each. */
+export function orderHosts(hosts: HostPlan[]): HostPlan[] {
+  return [...hosts].sort((a, b) => statusOrder[a.status] - statusOrder[b.status] || a.host.localeCompare(b.host));
+}
+
+/** A file name for a host: anything outside [A-Za-z0-9._-] percent-encoded, no leading dot. */
+export function hostFileName(host: string): string {
+  const encoded = Array.from(new TextEncoder().encode(host))
+    .map((byte) => {
+      const ch = String.fromCharCode(byte);
+      return /[A-Za-z0-9_-]/.test(ch) || (ch === "." && byte !== 0) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    })
+    .join("");
+  return encoded.startsWith(".") ? `%2E${encoded.slice(1)}` : encoded;
+}
+
+/** Named GC roots `<dir>/<host>.before` and `.after` for every built toplevel. */
+async function keepResults(nix: Nix, dir: string, hosts: readonly HostPlan[]): Promise<void> {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(dir, { recursive: true });
+  for (const h of hosts) {
+    for (const [side, build] of [
+      ["before", h.before],
+      ["after", h.after],
+    ] as const) {
+      if (!build.ok) continue;
+      const link = join(dir, `${hostFileName(h.host)}.${side}`);
+      await rm(link, { force: true });
+      await nix.nixStore(`keeping the result for ${h.host} failed`, ["--realise", build.toplevel, "--add-root", link, "--indirect"]);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Building one machine's system: find the flake (`--flake DIR`, else the current directory, else
+ * /etc/nixos), look the host up in `nixosConfigurations` with a quoted name, and build its toplevel
+ * derivation by path, as the user, rooted under a temporary out-link until the profile holds it.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InputError, NixError, UsageError } from "../errors.js";
+import type { Git } from "../git/git.js";
+import type { Nix } from "../nix/nix.js";
+import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../system/host.js";
+import type { Effects } from "./effects.js";
+import { locateFlake, type FlakeLocation } from "./flake.js";
+import { evalErrorLine, flakeAttr } from "./hosts.js";
+
+export const SYSTEM_FLAKE_DIR = "/etc/nixos";
+
+/** The flake to build from: `--flake DIR`, else the one around `cwd`, else /etc/nixos. */
+export async function locateSystemFlake(dirArg: string | undefined, cwd: string, git: Git): Promise<FlakeLocation> {
+  if (dirArg !== undefined) return locateFlake(dirArg, cwd, git);
+  try {
+    return await locateFlake(undefined, cwd, git);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    try {
+      return await locateFlake(SYSTEM_FLAKE_DIR, cwd, git);
+    } catch {
+      throw new InputError(`no flake.nix in ${cwd} (or above it) nor in ${SYSTEM_FLAKE_DIR}.`, {
+        hint: "Run Ternix inside your system flake or pass --flake DIR.",
+      });
+    }
+  }
+}
+
+/** The host to build: the argument, else this machine's host name; checked before it is used anywhere. */
+export function resolveHostName(arg: string | undefined, machineHostName: string): string {
+  const name = arg ?? machineHostName;
+  const check = checkHostName(name);
+  if (!check.ok) {
+    throw new UsageError(`invalid host name: ${check.reason}.`, {
+      hint: arg === undefined ? "This machine's host name cannot be used; name the host: `ternix switch HOST`." : "Name a host of the flake's nixosConfigurations.",
+    });
+  }
+  return check.name;
+}
+
+/** The toplevel derivation of `host`, without building anything. */
+export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: string): Promise<string> {
+  const result = await nix.call(
+    ["eval", "--json", flakeAttr(flake.dir, "nixosConfigurations"), "--apply", toplevelLookupExpr(host)],
+    { cwd: flake.dir },
+  );
+  if (result.exitCode !== 0) {
+    throw new NixError(`evaluating ${host}'s system failed: ${evalErrorLine(result.stderr)}`, result.argv, result.exitCode, result.stderr, {
+      hint: "Nothing was changed. Fix the evaluation error (run with --verbose for Nix's output).",
+    });
+  }
+  const lookup = JSON.parse(result.stdout) as ToplevelLookup;
+  if (!lookup.found) {
+    const names = lookup.names.map((n) => JSON.stringify(n)).join(", ") || "(none)";
+    throw new InputError(`the flake in ${flake.dir} has no host ${JSON.stringify(host)} in nixosConfigurations.`, {
+      hint: `Hosts there: ${names}. Name one: \`ternix switch HOST\`.`,
+    });
+  }
+  return lookup.drvPath;
+}
+
+export interface BuiltSystem {
+  host: string;
+  drvPath: string;
+  /** The toplevel store path. */
+  storePath: string;
+  /** Drop the temporary GC root (once the profile or the caller holds the path). */
+  release(): Promise<void>;
+}
+
+/** Evaluate and build `host`'s toplevel. A failed build throws and changes nothing. */
+export async function buildHostSystem(nix: Nix, flake: FlakeLocation, host: string, effects: Effects): Promise<BuiltSystem> {
+  effects.onEvent({ type: "phase", message: `Evaluating ${host}…` });
+  const drvPath = await evalHostToplevel(nix, flake, host);
+  effects.onEvent({ type: "phase", message: `Building ${host}…` });
+  // A GC root for the window between the build and `nix-env --set`; its name never holds the host name.
+  const rootDir = await mkdtemp(join(tmpdir(), "ternix-system-"));
+  const release = () => rm(rootDir, { recursive: true, force: true });
+  const unregister = effects.cleanup.add(release);
+  const releaseOnce = async () => {
+    unregister();
+    await release();
+  };
+  try {
+    const outcome = await nix.build([nix.drvInstallable(drvPath)], { outLink: join(rootDir, "result") });
+    const storePath = outcome.results[0]?.outputs.out;
+    if (!outcome.ok || storePath === undefined) {
+      throw new NixError(`building ${host}'s system failed: ${evalErrorLine(outcome.stderr)}`, ["nix", "build", drvPath], outcome.exitCode, outcome.stderr, {
+        hint: "Nothing was changed: the profile and the running system are as they were. Run with --verbose for the build log.",
+      });
+    }
+    return { host, drvPath, storePath, release: releaseOnce };
+  } catch (error) {
+    await releaseOnce();
+    throw error;
+  }
+}

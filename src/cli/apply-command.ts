@@ -1,0 +1,130 @@
+/** The shared body of `ternix build | test | switch | boot`. */
+import type { Command } from "commander";
+import { applySystem, type ApplyMode, type ApplyPreview, type ApplyResult } from "../app/apply.js";
+import { checkSpecsFromConfig } from "../app/checks.js";
+import { resolveHostName } from "../app/system-build.js";
+import { ExitCode } from "../errors.js";
+import { renderClosureDiffText } from "../report/closure.js";
+import { renderCheckLine } from "../report/system.js";
+import { createStyle } from "../report/style.js";
+import { createProgress } from "./progress.js";
+import type { Runtime } from "./runtime.js";
+import { askYesNo, commandLine, systemContext, type SystemPathOptions } from "./system-context.js";
+
+export interface ApplyOptions extends SystemPathOptions {
+  yes?: boolean;
+  /** commander's `--no-rollback` sets this to false. */
+  rollback?: boolean;
+  commit?: boolean;
+}
+
+const QUESTION: Record<Exclude<ApplyMode, "build">, string> = {
+  test: "Activate it now (not the boot default)?",
+  switch: "Switch to it (activate and make it the boot default)?",
+  boot: "Make it the boot default for the next boot?",
+};
+
+export async function runApply(
+  mode: ApplyMode,
+  hostArg: string | undefined,
+  options: ApplyOptions,
+  rt: Runtime,
+  program: Command,
+): Promise<number> {
+  const ctx = await systemContext(rt, options, true);
+  const flake = ctx.flake as NonNullable<typeof ctx.flake>;
+  const host = resolveHostName(hostArg, ctx.system.hostname());
+  const nix = await rt.nix(ctx.config);
+  const progress = createProgress(rt.output);
+  const s = createStyle(rt.output.color);
+  const review = async (preview: ApplyPreview): Promise<boolean> => {
+    progress.done();
+    rt.output.stdout(renderPreview(preview, rt.output.color));
+    if (mode === "build") return true;
+    if (options.yes || !rt.output.interactive) return true;
+    return askYesNo(QUESTION[mode]);
+  };
+  const result = await applySystem(
+    {
+      mode,
+      host,
+      flake,
+      paths: ctx.paths,
+      checks: checkSpecsFromConfig(ctx.config.checks),
+      rollback: options.rollback ?? true,
+      commit: options.commit ?? false,
+      wait: options.wait ?? false,
+      argv: commandLine(program),
+    },
+    {
+      nix,
+      git: rt.git,
+      effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) },
+      system: ctx.system,
+      review,
+      onCheck: (r) => rt.output.stdout(`  ${renderCheckLine(r, { color: rt.output.color })}`),
+    },
+  ).finally(() => progress.done());
+  rt.output.stdout(outcomeText(result, s));
+  return exitCodeOf(result);
+}
+
+function renderPreview(preview: ApplyPreview, color: boolean): string {
+  const lines = [`${preview.host}: ${preview.storePath}`];
+  if (preview.diff) lines.push("", renderClosureDiffText(preview.diff, { color }).trimEnd());
+  else if (preview.diffNote) lines.push(`(no diff: ${preview.diffNote})`);
+  return `${lines.join("\n")}\n`;
+}
+
+function outcomeText(result: ApplyResult, s: ReturnType<typeof createStyle>): string {
+  const gen = result.generation === undefined ? "" : ` (generation ${result.generation})`;
+  const reboot = result.preview.diff?.needsReboot ? " A reboot is recommended: the kernel or boot setup changed." : "";
+  switch (result.outcome) {
+    case "built":
+      return "";
+    case "aborted":
+      return "Aborted; nothing was changed.";
+    case "tested":
+      return s.green(`${result.preview.host} is active now; the boot default is unchanged. \`ternix switch\` makes it stick.`);
+    case "switched": {
+      const commit =
+        result.commit === undefined
+          ? ""
+          : result.commit.sha === undefined
+            ? " flake.lock had nothing to commit."
+            : ` Committed flake.lock as ${result.commit.sha.slice(0, 12)}.`;
+      return s.green(`Switched ${result.preview.host}${gen}; all checks passed, recorded as known good.${commit}${reboot}`);
+    }
+    case "boot-default":
+      return `${result.preview.host}${gen} is the boot default. Reboot to use it.`;
+    case "rolled-back": {
+      const to = result.rolledBackTo;
+      const where = to?.generation !== undefined ? `generation ${to.generation}` : (to?.storePath ?? "the previous system");
+      return s.red(`A check failed; rolled back to ${where}.${result.generation !== undefined ? ` Generation ${result.generation} stays in the profile, marked failed.` : ""}`);
+    }
+    case "checks-failed":
+      return s.red(`A check failed; ${result.preview.host}${gen} was left active (no rollback). \`ternix rollback\` goes back.`);
+  }
+}
+
+function exitCodeOf(result: ApplyResult): number {
+  switch (result.outcome) {
+    case "built":
+    case "tested":
+    case "switched":
+    case "boot-default":
+      return ExitCode.ok;
+    case "aborted":
+      return ExitCode.error;
+    case "rolled-back":
+    case "checks-failed":
+      return ExitCode.checkFailed;
+  }
+}
+
+export const APPLY_EXIT_CODES = `
+Exit codes:
+  0  done (for switch: activated and every check passed)
+  1  error (nothing changed if the build failed), or you answered no
+  ${ExitCode.checkFailed}  a check failed after activation (rolled back unless --no-rollback)
+  64 usage error`;

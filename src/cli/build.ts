@@ -1,0 +1,15 @@
+/** `ternix build [HOST]`: build the system and show its diff against the running one. */
+import { action, type RegisterCommand } from "./command.js";
+import { runApply, type ApplyOptions } from "./apply-command.js";
+import { flakeOption } from "./system-context.js";
+
+export const registerBuild: RegisterCommand = (program, runtime) => {
+  program
+    .command("build")
+    .description("Build this machine's system (or HOST's) and show the package diff against the running system")
+    .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
+    .addOption(flakeOption())
+    .option("--current-system <path>", "the running system's link to compare with (default /run/current-system)")
+    .addHelpText("after", "\nNeeds no root: nothing on the machine changes.")
+    .action(action(async (host: string | undefined, options: ApplyOptions) => runApply("build", host, options, runtime(), program)));
+};

@@ -1,0 +1,105 @@
+/** `ternix inputs`, `ternix update`, `ternix lock-diff`: look at the lock and move it reviewably. */
+import { InvalidArgumentError, Option } from "commander";
+import { listInputs } from "../app/inputs.js";
+import { lockDiff } from "../app/lock-diff.js";
+import { updateLock } from "../app/update.js";
+import { locateFlake } from "../app/flake.js";
+import { ExitCode } from "../errors.js";
+import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } from "../report/lock.js";
+import { action, type RegisterCommand } from "./command.js";
+
+const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
+const flakeOption = () => new Option("--flake <dir>", "the directory holding flake.nix (default: the current one, or the nearest parent that has one)");
+
+function printJson(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+export const registerInputs: RegisterCommand = (program, runtime) => {
+  program
+    .command("inputs")
+    .description("List every locked input with its revision, date, age and a staleness verdict")
+    .addOption(flakeOption())
+    .addOption(json())
+    .option("--check", `exit ${ExitCode.checkFailed} when the staleness policy fails (for CI)`)
+    .option("--max-age <days>", "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)", (v) => parsePositiveInt(v, "--max-age"))
+    .action(
+      action(async (options: { flake?: string; json?: boolean; check?: boolean; maxAge?: number }) => {
+        const rt = runtime();
+        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+        const config = await rt.config(flake.dir);
+        if (options.maxAge !== undefined) config.staleness["max-age-days"] = options.maxAge;
+        const now = rt.effects.now();
+        const result = await listInputs(flake, config, now);
+        rt.output.stdout(
+          options.json ? printJson(toInputsJson(result.verdicts, now)) : renderInputsText(result.verdicts, { color: rt.output.color, now }),
+        );
+        if (options.check && !result.policyPassed) {
+          if (!options.json) rt.output.warn("the staleness policy failed (see the verdicts above).");
+          return ExitCode.checkFailed;
+        }
+        return ExitCode.ok;
+      }),
+    );
+};
+
+export const registerUpdate: RegisterCommand = (program, runtime) => {
+  program
+    .command("update")
+    .description("Update all inputs, or the named ones, and show the semantic lock diff")
+    .argument("[inputs...]", "input names (nested ones as parent/name); none updates all")
+    .addOption(flakeOption())
+    .option("--dry-run", "compute the new lock in a temporary copy; leave your files untouched")
+    .option("--commit", "commit flake.lock with a message listing each input's old → new revision")
+    .addOption(json())
+    .action(
+      action(async (inputs: string[], options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean }) => {
+        const rt = runtime();
+        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+        const config = await rt.config(flake.dir);
+        const nix = await rt.nix(config);
+        const result = await updateLock(
+          { flake, inputs, dryRun: options.dryRun ?? false, commit: options.commit ?? false },
+          { nix, git: rt.git, effects: rt.effects },
+        );
+        if (options.json) {
+          rt.output.stdout(
+            printJson({ ...toLockDiffJson(result.diff), dryRun: result.dryRun, written: result.written, commit: result.commit ?? null }),
+          );
+        } else {
+          rt.output.stdout(renderLockDiffText(result.diff, { color: rt.output.color }));
+          if (result.dryRun && result.diff.changed) rt.output.info("Dry run: flake.lock was not changed.");
+          if (result.commit) rt.output.info(`Committed flake.lock as ${result.commit.slice(0, 12)}.`);
+        }
+        return ExitCode.ok;
+      }),
+    );
+};
+
+export const registerLockDiff: RegisterCommand = (program, runtime) => {
+  program
+    .command("lock-diff")
+    .description("Compare two locks: git revisions or lock files (default: HEAD vs the working tree)")
+    .argument("[old]", "a git revision or a flake.lock file (default: HEAD)")
+    .argument("[new]", "a git revision or a flake.lock file (default: the working tree's flake.lock)")
+    .addOption(flakeOption())
+    .addOption(json())
+    .action(
+      action(async (oldSpec: string | undefined, newSpec: string | undefined, options: { flake?: string; json?: boolean }) => {
+        const rt = runtime();
+        const result = await lockDiff({ old: oldSpec, new: newSpec, flakeDir: options.flake, cwd: rt.cwd }, rt.git);
+        rt.output.stdout(
+          options.json
+            ? printJson({ ...toLockDiffJson(result.diff), old: result.before.label, new: result.after.label })
+            : renderLockDiffText(result.diff, { color: rt.output.color }),
+        );
+        return ExitCode.ok;
+      }),
+    );
+};
+
+function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
+  return n;
+}

@@ -1,0 +1,90 @@
+/** Where the CLI writes: stdout for the report or JSON only, stderr for progress, logs and errors. */
+import type { AppEvent } from "../app/effects.js";
+import { TernixError } from "../errors.js";
+
+export interface OutputOptions {
+  verbose: boolean;
+  /** Explicit --color/--no-color; undefined means decide from the terminal and NO_COLOR. */
+  color?: boolean | undefined;
+}
+
+export interface Output {
+  readonly color: boolean;
+  readonly stderrColor: boolean;
+  readonly interactive: boolean;
+  readonly ci: "github" | "forgejo" | "generic" | undefined;
+  readonly verbose: boolean;
+  stdout(text: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+  event(event: AppEvent): void;
+  error(error: unknown): void;
+}
+
+export function detectCi(env: NodeJS.ProcessEnv): Output["ci"] {
+  if (env.FORGEJO_ACTIONS === "true" || env.GITEA_ACTIONS === "true") return "forgejo";
+  if (env.GITHUB_ACTIONS === "true") return "github";
+  if (env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0") return "generic";
+  return undefined;
+}
+
+export function wantsColor(isTty: boolean, env: NodeJS.ProcessEnv, explicit: boolean | undefined): boolean {
+  if (explicit !== undefined) return explicit;
+  // https://no-color.org: any non-empty NO_COLOR disables colour.
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.TERM === "dumb") return false;
+  return isTty;
+}
+
+export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = process.env): Output {
+  const ci = detectCi(env);
+  const color = wantsColor(process.stdout.isTTY, env, options.color);
+  const stderrColor = wantsColor(process.stderr.isTTY, env, options.color);
+  const interactive = process.stderr.isTTY && process.stdin.isTTY && ci === undefined;
+  const paint = (code: string, text: string) => (stderrColor ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const err = (line: string) => process.stderr.write(line + "\n");
+  return {
+    color,
+    stderrColor,
+    interactive,
+    ci,
+    verbose: options.verbose,
+    stdout: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n"),
+    info: (message) => err(message),
+    warn: (message) => err(`${paint("33", "warning:")} ${message}`),
+    debug: (message) => {
+      if (options.verbose) err(paint("2", message));
+    },
+    event(event) {
+      switch (event.type) {
+        case "log":
+          if (event.level === "warn") err(`${paint("33", "warning:")} ${event.message}`);
+          else if (event.level === "info") err(event.message);
+          else if (options.verbose) err(paint("2", event.message));
+          break;
+        case "phase":
+          err(paint("1", event.message));
+          break;
+        case "host":
+          err(`  ${event.host}: ${event.state}${event.detail ? ` (${event.detail})` : ""}`);
+          break;
+      }
+    },
+    error(error) {
+      if (error instanceof TernixError) {
+        err(`${paint("31;1", "error:")} ${error.message}`);
+        if (error.hint) err(`${paint("36", "hint:")} ${error.hint}`);
+        if (error.detail) {
+          if (options.verbose) err(error.detail);
+          else err(paint("2", "(run with --verbose for details)"));
+        }
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      err(`${paint("31;1", "internal error:")} ${message}`);
+      err(`${paint("36", "hint:")} this is a bug in Ternix; please report it with the output of --verbose.`);
+      if (options.verbose && error instanceof Error && error.stack) err(error.stack);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/** `ternix plan`: the fleet update preview. */
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { InvalidArgumentError, Option } from "commander";
+import { locateFlake } from "../app/flake.js";
+import { plan, planExitCodes } from "../app/plan.js";
+import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
+import { action, type RegisterCommand } from "./command.js";
+import { createProgress } from "./progress.js";
+
+export interface PlanOptions {
+  flake?: string;
+  inputs?: string[];
+  skipUpdate?: boolean;
+  hosts?: string[];
+  exclude?: string;
+  format?: "text" | "markdown" | "json";
+  json?: boolean;
+  output?: string;
+  keepResults?: string;
+  restoreLock?: boolean;
+  jobs?: number;
+  budget?: number;
+}
+
+export const registerPlan: RegisterCommand = (program, runtime) => {
+  program
+    .command("plan")
+    .description("Build every host before and after a lock update and report each host's package diff")
+    .option("--flake <dir>", "the directory holding flake.nix")
+    .option("--inputs <name...>", "update only these inputs (default: all)")
+    .option("--skip-update", "don't update: compare the lock at HEAD with the working tree's")
+    .option("--hosts <name...>", "plan only these hosts (default: all, or ternix.toml [hosts] include)")
+    .option("--exclude <regex>", "leave out hosts matching this (default: -minimal$)")
+    .addOption(new Option("--format <format>", "report format").choices(["text", "markdown", "json"]))
+    .option("--json", "same as --format json")
+    .option("--output <file>", "write the report to a file instead of stdout")
+    .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
+    .option("--restore-lock", "put the original flake.lock back afterwards")
+    .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) => positive(v, "--jobs"))
+    .option("--budget <chars>", "Markdown size limit (default 60000, config plan.body-limit)", (v) => positive(v, "--budget"))
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0  at least one host's closure changed (report on stdout or --output)
+  1  error
+  2  flake.lock did not change
+  3  flake.lock changed but no host's closure differs
+  4  the update breaks the build of a host that built before (report still printed)`,
+    )
+    .action(
+      action(async (options: PlanOptions) => {
+        const rt = runtime();
+        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+        const config = await rt.config(flake.dir);
+        const nix = await rt.nix(config);
+        const progress = createProgress(rt.output);
+        const result = await plan(
+          {
+            flake,
+            config,
+            inputs: options.inputs ?? [],
+            skipUpdate: options.skipUpdate ?? false,
+            hosts: options.hosts,
+            exclude: options.exclude,
+            keepResults: options.keepResults === undefined ? undefined : resolve(rt.cwd, options.keepResults),
+            restoreLock: options.restoreLock ?? false,
+            jobs: options.jobs,
+          },
+          { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) } },
+        ).finally(() => progress.done());
+        const format = options.json ? "json" : (options.format ?? "text");
+        const toFile = options.output !== undefined;
+        const report =
+          format === "json"
+            ? JSON.stringify(toPlanJson(result), null, 2) + "\n"
+            : format === "markdown"
+              ? renderPlanMarkdown(result, { budget: options.budget ?? config.plan["body-limit"] })
+              : renderPlanText(result, { color: !toFile && rt.output.color });
+        if (options.output !== undefined) {
+          await writeFile(resolve(rt.cwd, options.output), report);
+          rt.output.info(`Report written to ${options.output}.`);
+        } else rt.output.stdout(report);
+        if (result.lockState === "updated") rt.output.info("flake.lock was updated in the working tree (use --restore-lock to keep the old one).");
+        return planExitCodes[result.outcome];
+      }),
+    );
+};
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
+  return n;
+}

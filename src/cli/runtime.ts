@@ -1,0 +1,69 @@
+/** What every command gets: output, effects, and lazily created Nix and git adapters. */
+import { Cleanup } from "../app/cleanup.js";
+import type { Effects } from "../app/effects.js";
+import { loadConfig, nixOptionPairs, type Config } from "../config/config.js";
+import { UsageError } from "../errors.js";
+import { createGit, type Git } from "../git/git.js";
+import { createNix, type Nix } from "../nix/nix.js";
+import { run } from "../proc/run.js";
+import { createOutput, type Output } from "./output.js";
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  color?: boolean;
+  nixOption?: string[];
+}
+
+export interface Runtime {
+  output: Output;
+  effects: Effects;
+  git: Git;
+  cwd: string;
+  config(flakeDir: string): Promise<Config>;
+  /** The Nix adapter, with the flake's configured options; the version is detected once. */
+  nix(config?: Config): Promise<Nix>;
+}
+
+export function parseNixOptionFlags(values: readonly string[] = []): [string, string][] {
+  return values.map((value) => {
+    const eq = value.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--nix-option ${JSON.stringify(value)} is not NAME=VALUE.`, { hint: "E.g. --nix-option cores=4" });
+    return [value.slice(0, eq), value.slice(eq + 1)];
+  });
+}
+
+export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cleanup()): Runtime {
+  const env = process.env;
+  const output = createOutput({ verbose: options.verbose ?? false, color: options.color }, env);
+  const effects: Effects = {
+    run,
+    now: () => new Date(),
+    onEvent: (event) => output.event(event),
+    env,
+    cleanup,
+  };
+  const flagOptions = parseNixOptionFlags(options.nixOption);
+  const nixCache = new Map<string, Promise<Nix>>();
+  return {
+    output,
+    effects,
+    git: createGit(run, env),
+    cwd: process.cwd(),
+    config: (flakeDir) => loadConfig(flakeDir),
+    nix(config) {
+      const pairs = config ? nixOptionPairs(config, flagOptions) : flagOptions;
+      const key = JSON.stringify(pairs);
+      let nix = nixCache.get(key);
+      if (!nix) {
+        nix = createNix({
+          run,
+          env,
+          global: { options: pairs },
+          onStderrLine: output.verbose ? (line) => output.debug(line) : undefined,
+        });
+        nixCache.set(key, nix);
+      }
+      return nix;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * `ternix.toml` at the flake root: settings users keep with their flake. Every key is optional;
+ * command-line flags override it. Documented in docs/config.md.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+import { InputError } from "../errors.js";
+
+export const CONFIG_FILE = "ternix.toml";
+
+const Duration = z.string().regex(/^\d+\s*[smhdw]$/, "a duration like 30s, 10m, 12h, 14d or 2w");
+
+const Check = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("command"),
+    name: z.string().optional(),
+    command: z.array(z.string()).min(1),
+    timeout: Duration.optional(),
+    retries: z.number().int().min(0).optional(),
+    interval: Duration.optional(),
+  }),
+  z.strictObject({
+    type: z.literal("http"),
+    name: z.string().optional(),
+    url: z.url(),
+    timeout: Duration.optional(),
+    retries: z.number().int().min(0).optional(),
+    interval: Duration.optional(),
+  }),
+  z.strictObject({
+    type: z.literal("tcp"),
+    name: z.string().optional(),
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(1).max(65535),
+    timeout: Duration.optional(),
+    retries: z.number().int().min(0).optional(),
+    interval: Duration.optional(),
+  }),
+]);
+export type CheckConfig = z.infer<typeof Check>;
+
+export const Config = z.strictObject({
+  hosts: z
+    .strictObject({
+      /** Only these hosts (names of nixosConfigurations); empty means all. */
+      include: z.array(z.string()).default([]),
+      /** Leave out hosts whose name matches this regular expression. */
+      exclude: z.string().default("-minimal$"),
+    })
+    .prefault({}),
+  staleness: z
+    .strictObject({
+      "max-age-days": z.number().int().positive().default(30),
+      "supported-branches": z.union([z.literal("auto"), z.array(z.string())]).default("auto"),
+      "allowed-owners": z.array(z.string()).default(["NixOS"]),
+    })
+    .prefault({}),
+  nix: z
+    .strictObject({
+      /** Passed to every nix call as `--option NAME VALUE`. */
+      options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    })
+    .prefault({}),
+  plan: z
+    .strictObject({
+      "body-limit": z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
+  forge: z
+    .strictObject({
+      kind: z.enum(["github", "forgejo", "gitea"]).optional(),
+      url: z.string().optional(),
+      repository: z.string().optional(),
+      branch: z.string().default("ternix/flake-update"),
+      base: z.string().optional(),
+      remote: z.string().default("origin"),
+      labels: z.array(z.string()).default([]),
+      "body-limit": z.number().int().positive().optional(),
+      "draft-on-break": z.boolean().default(false),
+    })
+    .prefault({}),
+  system: z
+    .strictObject({
+      profile: z.string().default("/nix/var/nix/profiles/system"),
+      "current-system": z.string().default("/run/current-system"),
+      "booted-system": z.string().default("/run/booted-system"),
+      "state-dir": z.string().default("/var/lib/ternix"),
+      systemctl: z.string().default("systemctl"),
+    })
+    .prefault({}),
+  gc: z
+    .strictObject({
+      /** `ternix gc` keeps the newest N system generations (plus current, booted and known good). */
+      keep: z.number().int().min(0).default(5),
+      /** …and every generation younger than this. */
+      "keep-since": Duration.optional(),
+    })
+    .prefault({}),
+  checks: z.array(Check).default([]),
+});
+export type Config = z.infer<typeof Config>;
+
+export function defaultConfig(): Config {
+  return Config.parse({});
+}
+
+/** Parse config text; errors name the file and the key. */
+export function parseConfig(text: string, file: string): Config {
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new InputError(`${file}: invalid TOML: ${message}`, { hint: "Fix the syntax; see docs/config.md." });
+  }
+  const result = Config.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
+    throw new InputError(`${file}: ${where}: ${issue?.message ?? "invalid"}`, {
+      hint: "Check the key against docs/config.md.",
+    });
+  }
+  return result.data;
+}
+
+/** Load `ternix.toml` from the flake directory; defaults when there is none. */
+export async function loadConfig(flakeDir: string): Promise<Config> {
+  const file = join(flakeDir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return defaultConfig();
+    throw error;
+  }
+  return parseConfig(text, file);
+}
+
+export function nixOptionPairs(config: Config, extra: readonly (readonly [string, string])[] = []): [string, string][] {
+  return [...Object.entries(config.nix.options).map(([k, v]) => [k, String(v)] as [string, string]), ...extra.map(([k, v]) => [k, v] as [string, string])];
+}
+
+/** "30s" → 30000 ms. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  if (!match) throw new InputError(`invalid duration ${JSON.stringify(text)}`, { hint: "Use e.g. 30s, 10m, 12h, 14d, 2w." });
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[match[2] as "s" | "m" | "h" | "d" | "w"];
+  return Number(match[1]) * unit;
+}

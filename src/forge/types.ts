@@ -1,0 +1,48 @@
+/**
+ * The one interface every forge implements. `ternix pr` only talks to this, so GitHub and
+ * Forgejo/Gitea differences (draft handling, label ids, body limits) stay inside their adapters.
+ */
+
+export type ForgeKind = "github" | "forgejo";
+
+export interface PullRequest {
+  number: number;
+  /** The web page of the pull request (`html_url`). */
+  url: string;
+  state: "open" | "closed";
+  draft: boolean;
+  /** Head branch name (without owner). */
+  head: string;
+  /** Base branch name. */
+  base: string;
+  /** The title as the user sees it: a Forgejo `WIP:` draft prefix is removed and reported as `draft`. */
+  title: string;
+  body: string;
+}
+
+export interface CreatePullRequestInput {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
+  labels?: readonly string[] | undefined;
+}
+
+export interface UpdatePullRequestInput {
+  title?: string | undefined;
+  body?: string | undefined;
+  draft?: boolean | undefined;
+}
+
+export interface Forge {
+  readonly kind: ForgeKind;
+  /** Largest PR body the forge accepts, in UTF-16 code units (`string.length`); see `fitBody`. */
+  readonly bodyLimit: number;
+  /** The open pull request from `head` (in this repository, not a fork) into `base`, if any. */
+  findOpenPr(head: string, base: string): Promise<PullRequest | undefined>;
+  createPr(input: CreatePullRequestInput): Promise<PullRequest>;
+  updatePr(number: number, input: UpdatePullRequestInput): Promise<PullRequest>;
+  /** Adds labels that exist on the forge; unknown names are skipped where the forge cannot create them. */
+  addLabels?(number: number, labels: readonly string[]): Promise<void>;
+}

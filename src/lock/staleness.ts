@@ -1,0 +1,141 @@
+import type { LockedInput } from "./graph.js";
+import { nixosReleasesAt } from "./release.js";
+import { ageInDays } from "./time.js";
+
+/**
+ * A lock health policy in the spirit of DeterminateSystems/flake-checker: Nixpkgs inputs should track
+ * a supported branch, come from the upstream owner and be at most `maxAgeDays` old.
+ */
+export interface StalenessPolicy {
+  /** An input is stale when it is more than this many days old (flake-checker: 30). */
+  maxAgeDays: number;
+  /** Allowed Nixpkgs branches; `"auto"` computes them from the date (see `supportedBranchesAt`). */
+  supportedBranches: readonly string[] | "auto";
+  /** Owners a Nixpkgs input may come from, compared case-insensitively. */
+  allowedOwners: readonly string[];
+  /** Which inputs get the branch and owner checks (and, by default, the age check). */
+  nixpkgsLike: (input: LockedInput) => boolean;
+  /** Apply the age limit to every input, not only Nixpkgs-like ones (default false). */
+  maxAgeForAll: boolean;
+  /**
+   * Check transitive inputs too (default false). flake-checker checks the root's inputs only: a
+   * dependency's own nixpkgs is its authors' choice, and listing each one would bury the real problems.
+   */
+  checkTransitive: boolean;
+}
+
+export const defaultStalenessPolicy: StalenessPolicy = {
+  maxAgeDays: 30,
+  supportedBranches: "auto",
+  allowedOwners: ["NixOS"],
+  nixpkgsLike: isNixpkgsLike,
+  maxAgeForAll: false,
+  checkTransitive: false,
+};
+
+/** A github/gitlab/git/tarball input whose repository is `nixpkgs`, or any input named `nixpkgs`. */
+export function isNixpkgsLike(input: LockedInput): boolean {
+  if (input.name === "nixpkgs") return true;
+  const forgeType = ["github", "gitlab", "git", "tarball"].includes(input.type);
+  return forgeType && input.repo?.toLowerCase() === "nixpkgs";
+}
+
+/**
+ * Nixpkgs branches that receive updates at `now`: the unstable channels plus, for the two newest
+ * stable releases (`nixosReleasesAt`), `nixos-YY.MM`, `nixos-YY.MM-small` and `nixpkgs-YY.MM-darwin`.
+ */
+export function supportedBranchesAt(now: Date): string[] {
+  const stable = nixosReleasesAt(now, 2).flatMap((r) => [
+    `nixos-${r}`,
+    `nixos-${r}-small`,
+    `nixpkgs-${r}-darwin`,
+  ]);
+  return ["nixos-unstable", "nixos-unstable-small", "nixpkgs-unstable", ...stable];
+}
+
+export type IssueKind = "stale" | "unsupported-branch" | "non-upstream";
+export type VerdictKind = "ok" | IssueKind;
+
+export interface InputIssue {
+  kind: IssueKind;
+  /** For people: `42 days old (policy: 30)`. */
+  reason: string;
+  /** For `stale`: the policy's limit. */
+  maxAgeDays?: number;
+  /** For `unsupported-branch`: the branches the policy accepts. */
+  supportedBranches?: readonly string[];
+}
+
+export interface InputVerdict {
+  input: LockedInput;
+  /** The first issue's kind, or `ok`. */
+  verdict: VerdictKind;
+  issues: InputIssue[];
+  /** Whole days since lastModified; undefined when the lock records no date. */
+  ageDays?: number;
+  nixpkgsLike: boolean;
+  /** Whether any policy check applied (false for follows inputs and inputs outside the policy's scope). */
+  checked: boolean;
+}
+
+/**
+ * Judge every input against the policy (missing policy fields take `defaultStalenessPolicy`'s).
+ * All inputs get their age; the checks apply to direct Nixpkgs-like inputs (see the policy's
+ * switches). A follows input is judged where its target is listed, so it never carries issues.
+ */
+export function assessInputs(
+  inputs: readonly LockedInput[],
+  policy: Partial<StalenessPolicy>,
+  now: Date,
+): InputVerdict[] {
+  const p: StalenessPolicy = { ...defaultStalenessPolicy, ...policy };
+  const branches = p.supportedBranches === "auto" ? supportedBranchesAt(now) : p.supportedBranches;
+  const owners = new Set(p.allowedOwners.map((o) => o.toLowerCase()));
+
+  return inputs.map((input): InputVerdict => {
+    const ageDays = input.lastModified === undefined ? undefined : ageInDays(input.lastModified, now);
+    const nixpkgsLike = p.nixpkgsLike(input);
+    const inScope = input.follows === undefined && (input.direct || p.checkTransitive);
+    const checkNixpkgs = inScope && nixpkgsLike;
+    const checkAge = inScope && (nixpkgsLike || p.maxAgeForAll);
+    const issues: InputIssue[] = [];
+
+    if (checkAge && ageDays !== undefined && ageDays > p.maxAgeDays) {
+      issues.push({
+        kind: "stale",
+        reason: `${ageDays} days old (policy: ${p.maxAgeDays})`,
+        maxAgeDays: p.maxAgeDays,
+      });
+    }
+    if (checkNixpkgs && input.ref !== undefined && !branches.includes(input.ref)) {
+      issues.push({
+        kind: "unsupported-branch",
+        reason: `branch ${input.ref} is not a supported Nixpkgs branch`,
+        supportedBranches: branches,
+      });
+    }
+    if (checkNixpkgs && (input.owner === undefined || !owners.has(input.owner.toLowerCase()))) {
+      const allowed = p.allowedOwners.join(", ");
+      issues.push({
+        kind: "non-upstream",
+        reason:
+          input.owner === undefined
+            ? `${input.source} is not from an allowed owner (${allowed})`
+            : `owner ${input.owner} is not an allowed owner (${allowed})`,
+      });
+    }
+    return {
+      input,
+      verdict: issues[0]?.kind ?? "ok",
+      issues,
+      ...(ageDays === undefined ? {} : { ageDays }),
+      nixpkgsLike,
+      checked: checkAge || checkNixpkgs,
+    };
+  });
+}
+
+/** The policy passes when no input has an issue. */
+export function policyPassed(verdicts: readonly InputVerdict[]): boolean {
+  return verdicts.every((v) => v.issues.length === 0);
+}

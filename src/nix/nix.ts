@@ -1,0 +1,163 @@
+/**
+ * The Nix adapter: the only code that runs `nix`. It detects the version once, builds argument arrays
+ * with the pure builders in args.ts, and parses output with schemas.ts. Failures become `NixError`
+ * with the argv and the stderr tail.
+ */
+import { NixError, TernixError } from "../errors.js";
+import { CommandNotFoundError, type Run, type RunOptions, type RunResult } from "../proc/run.js";
+import {
+  buildArgs,
+  diffClosuresArgs,
+  drvInstallable,
+  evalJsonArgs,
+  flakeLockArgs,
+  flakeUpdateArgs,
+  globalArgs,
+  pathInfoArgs,
+  type BuildOptions,
+  type NixGlobalOptions,
+} from "./args.js";
+import { capabilitiesFor, type NixCapabilities } from "./capabilities.js";
+import { parseBuildOutput, parsePathInfoJson, type BuildResult, type StorePathInfo } from "./schemas.js";
+import { atLeast, formatNixVersion, MINIMUM_NIX, parseNixVersion, type NixVersion } from "./version.js";
+
+export const INSTALL_HINT =
+  "Install Nix 2.8 or newer: on NixOS it is already there; on Debian/Ubuntu `apt-get install -y nix-bin`; elsewhere see https://nixos.org/download.";
+
+export interface NixAdapterOptions {
+  run: Run;
+  env: NodeJS.ProcessEnv;
+  global?: NixGlobalOptions | undefined;
+  /** The `nix` executable; `nix-store` is looked up next to it by name. */
+  nixBin?: string | undefined;
+  /** Streams Nix's stderr lines (build progress) to the caller. */
+  onStderrLine?: ((line: string) => void) | undefined;
+}
+
+export interface BuildOutcome {
+  ok: boolean;
+  results: BuildResult[];
+  stderr: string;
+  exitCode: number | null;
+}
+
+export interface Nix {
+  readonly version: NixVersion;
+  readonly caps: NixCapabilities;
+  /** Run `nix ARGS` with the global options; returns the result whatever the exit code. */
+  call(args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Run `nix ARGS` and throw `NixError(what)` on failure. */
+  check(what: string, args: readonly string[], options?: RunOptions & { hint?: string }): Promise<RunResult>;
+  flakeUpdate(flakeRef: string, inputs: readonly string[], cwd?: string): Promise<void>;
+  flakeLock(flakeRef: string, cwd?: string): Promise<void>;
+  evalJson(installable: string, apply?: string, options?: RunOptions): Promise<unknown>;
+  drvInstallable(drvPath: string): string;
+  build(installables: readonly string[], options?: BuildOptions & RunOptions): Promise<BuildOutcome>;
+  pathInfo(paths: readonly string[], options?: { recursive?: boolean; closureSize?: boolean }): Promise<StorePathInfo[]>;
+  diffClosures(before: string, after: string): Promise<string>;
+  /** Run `nix-store ARGS` (profiles, roots and GC are still nix-store/nix-env territory on every version). */
+  nixStore(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  nixEnv(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+}
+
+/** Run `nix --version` and check it is supported. */
+export async function detectNixVersion(run: Run, env: NodeJS.ProcessEnv, nixBin = "nix"): Promise<NixVersion> {
+  let result: RunResult;
+  try {
+    result = await run(nixBin, ["--version"], { env });
+  } catch (error) {
+    if (error instanceof CommandNotFoundError) {
+      throw new TernixError("Nix is not installed (no `nix` on PATH).", { hint: INSTALL_HINT, cause: error });
+    }
+    throw error;
+  }
+  const version = result.exitCode === 0 ? parseNixVersion(result.stdout) : undefined;
+  if (!version) {
+    throw new NixError("could not tell which Nix is installed", result.argv, result.exitCode, result.stderr + result.stdout, {
+      hint: INSTALL_HINT,
+    });
+  }
+  if (!atLeast(version, MINIMUM_NIX.major, MINIMUM_NIX.minor)) {
+    throw new TernixError(`${formatNixVersion(version)} is too old; Ternix needs Nix 2.8 or newer.`, { hint: INSTALL_HINT });
+  }
+  return version;
+}
+
+export async function createNix(options: NixAdapterOptions): Promise<Nix> {
+  const nixBin = options.nixBin ?? "nix";
+  const version = await detectNixVersion(options.run, options.env, nixBin);
+  return nixAdapter(version, options);
+}
+
+/** Build the adapter for a known version (tests pass recorded versions). */
+export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix {
+  const nixBin = options.nixBin ?? "nix";
+  const siblingBin = (name: string) => (nixBin.includes("/") ? nixBin.replace(/[^/]*$/, name) : name);
+  const caps = capabilitiesFor(version);
+  const global = globalArgs(options.global ?? { options: [] });
+  const withDefaults = (o: RunOptions = {}): RunOptions => ({
+    env: options.env,
+    onStderrLine: options.onStderrLine,
+    ...o,
+  });
+
+  const call: Nix["call"] = (args, o) => options.run(nixBin, [...global, ...args], withDefaults(o));
+
+  const check: Nix["check"] = async (what, args, o = {}) => {
+    const result = await call(args, o);
+    if (result.exitCode !== 0) throw nixFailure(what, result, o.hint);
+    return result;
+  };
+
+  // nix-store/nix-env take `--option` but not `--extra-experimental-features` on old versions' CLI.
+  const legacyGlobal = global.slice(2);
+  const legacy = async (bin: string, what: string, args: readonly string[], o?: RunOptions) => {
+    const result = await options.run(siblingBin(bin), [...legacyGlobal, ...args], withDefaults(o));
+    if (result.exitCode !== 0) throw nixFailure(what, result);
+    return result;
+  };
+
+  return {
+    version,
+    caps,
+    call,
+    check,
+    async flakeUpdate(flakeRef, inputs, cwd) {
+      await check(`updating the flake inputs failed`, flakeUpdateArgs(caps, flakeRef, inputs), { cwd });
+    },
+    async flakeLock(flakeRef, cwd) {
+      await check(`locking the flake failed`, flakeLockArgs(flakeRef), { cwd });
+    },
+    async evalJson(installable, apply, o) {
+      const result = await check(`evaluating ${installable} failed`, evalJsonArgs(installable, apply), o);
+      return JSON.parse(result.stdout) as unknown;
+    },
+    drvInstallable: (drvPath) => drvInstallable(caps, drvPath),
+    async build(installables, o = {}) {
+      const result = await call(buildArgs(installables, o), o);
+      const ok = result.exitCode === 0;
+      return { ok, results: ok ? parseBuildOutput(result.stdout) : [], stderr: result.stderr, exitCode: result.exitCode };
+    },
+    async pathInfo(paths, o = {}) {
+      if (paths.length === 0) return [];
+      const result = await check("querying store paths failed", pathInfoArgs(paths, o));
+      return parsePathInfoJson(result.stdout);
+    },
+    async diffClosures(before, after) {
+      return (await check("nix store diff-closures failed", diffClosuresArgs(before, after))).stdout;
+    },
+    nixStore: (what, args, o) => legacy("nix-store", what, args, o),
+    nixEnv: (what, args, o) => legacy("nix-env", what, args, o),
+  };
+}
+
+function nixFailure(what: string, result: RunResult, hint?: string): NixError {
+  const firstError = result.stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.startsWith("error:"));
+  const message = firstError ? `${what}: ${firstError.replace(/^error:\s*/, "")}` : what;
+  return new NixError(message, result.argv, result.exitCode, result.stderr, {
+    hint: hint ?? "Run with --verbose to see Nix's output.",
+  });
+}
