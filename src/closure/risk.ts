@@ -120,7 +120,9 @@ export function readBootFacts(system: SystemFacts | undefined): BootFacts | unde
   const params = v1?.kernelParams ?? system.kernelParams?.split(/\s+/);
   if (kernel !== undefined) facts.kernel = kernel;
   if (initrd !== undefined) facts.initrd = initrd;
-  if (params !== undefined) facts.kernelParams = params.filter((p) => p !== "");
+  // `init=` names the generation's own toplevel, so it differs between any two generations and says
+  // nothing about the kernel; boot loaders add it themselves (bootspec keeps it in `init`).
+  if (params !== undefined) facts.kernelParams = params.filter((p) => p !== "" && !p.startsWith("init="));
   return Object.keys(facts).length > 0 ? facts : undefined;
 }
 
