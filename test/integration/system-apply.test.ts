@@ -1,0 +1,219 @@
+/**
+ * The apply loop on a "machine" in a temporary directory, with real Nix profiles and the fixture
+ * systems (whose switch-to-configuration logs its calls and repoints the current-system link).
+ * The tests run in order and build on each other: generations 1, 2, 3 come from the first three.
+ */
+import { spawn } from "node:child_process";
+import { readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ApplyLockedError } from "../../src/app/apply-lock.js";
+import { listGenerations } from "../../src/app/generations.js";
+import { readProfile } from "../../src/app/profile.js";
+import { rollbackSystem } from "../../src/app/rollback.js";
+import { main } from "../../src/cli/main.js";
+import { ExitCode, NixError, UsageError } from "../../src/errors.js";
+import { check, createMachine, type Machine } from "./system-support.js";
+
+let m: Machine;
+/** Store paths by host, filled as the tests build them. */
+const built: Record<string, string> = {};
+
+beforeAll(async () => {
+  m = await createMachine();
+});
+afterAll(async () => {
+  await m?.world.cleanup();
+});
+
+const lastLines = async (n: number) => (await m.switchLog()).slice(-n);
+
+/** Run the CLI in-process with the machine's paths; returns the exit code and what went to stdout. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, m.env);
+  const chunks: string[] = [];
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    const p = m.paths;
+    const code = await main([
+      ...args,
+      "--flake",
+      m.world.fleetDir,
+      "--profile",
+      p.profile,
+      "--current-system",
+      p.currentSystem,
+      "--booted-system",
+      p.bootedSystem,
+      "--state-dir",
+      p.stateDir,
+      ...(args[0] === "switch" || args[0] === "test" ? ["--systemctl", p.systemctl] : []),
+    ]);
+    return { code, stdout: chunks.join("") };
+  } finally {
+    spy.mockRestore();
+    process.env = saved;
+  }
+}
+
+describe("ternix switch / rollback / generations on a real profile", () => {
+  it("switch adds a generation, activates it and records it as known good", async () => {
+    const result = await m.apply("switch", "alpha", { checks: [check(["true"])] });
+    expect(result.outcome).toBe("switched");
+    expect(result.generation).toBe(1);
+    expect(result.preview.diff).toBeUndefined(); // nothing was running yet
+    built.alpha = result.preview.storePath;
+
+    expect(await readlink(m.paths.profile)).toBe("system-1-link");
+    expect(await readlink(`${m.paths.profile}-1-link`)).toBe(built.alpha);
+    expect(await readlink(m.paths.currentSystem)).toBe(built.alpha);
+    expect(await lastLines(1)).toEqual([`switch ${built.alpha}`]);
+    expect(result.checks?.results.map((r) => [r.kind, r.status])).toEqual([
+      ["activation", "passed"],
+      ["systemd", "passed"],
+      ["command", "passed"],
+    ]);
+    const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as {
+      generations: { generation: number; status: string; storePath: string }[];
+    };
+    expect(state.generations).toEqual([expect.objectContaining({ generation: 1, status: "known-good", storePath: built.alpha })]);
+  });
+
+  it("switch shows the diff against the running system", async () => {
+    const result = await m.apply("switch", "beta");
+    expect(result.outcome).toBe("switched");
+    expect(result.generation).toBe(2);
+    built.beta = result.preview.storePath;
+    expect(result.preview.current).toBe(built.alpha);
+    expect(result.preview.diff?.before.root).toBe(built.alpha);
+    expect(result.preview.diff?.after.root).toBe(built.beta);
+    expect(result.preview.diff?.packages.some((p) => p.name === "curl" && p.selectedAfter)).toBe(true);
+  });
+
+  it("a failing check rolls back the profile and the activation (CLI, exit code 5)", async () => {
+    await writeFile(
+      join(m.world.fleetDir, "ternix.toml"),
+      '[[checks]]\ntype = "command"\nname = "must fail"\ncommand = ["sh", "-c", "echo nope >&2; exit 3"]\nretries = 0\n',
+    );
+    try {
+      const { code, stdout } = await cli(["switch", "gamma", "--yes"]);
+      expect(code).toBe(ExitCode.checkFailed);
+      expect(stdout).toContain("FAIL must fail: exit 3: nope");
+      expect(stdout).toContain("rolled back to generation 2");
+    } finally {
+      await rm(join(m.world.fleetDir, "ternix.toml"));
+    }
+    const profile = await readProfile(m.paths.profile);
+    expect(profile.current).toBe(2);
+    built.gamma = profile.generations.find((g) => g.number === 3)?.storePath ?? "";
+    expect(built.gamma).toMatch(/nixos-system-gamma-/);
+    expect(await readlink(m.paths.currentSystem)).toBe(built.beta);
+    expect(await lastLines(2)).toEqual([`switch ${built.gamma}`, `switch ${built.beta}`]);
+  });
+
+  it("units that newly fail after the switch fail the check", async () => {
+    // The fake systemctl reports a failed unit only once the new system is active.
+    await writeFile(m.paths.systemctl, `#!/bin/sh\n[ "$(readlink '${m.paths.currentSystem}')" = '${built.alpha}' ] && echo "sshd.service loaded failed failed SSH"\nexit 0\n`);
+    try {
+      const result = await m.apply("test", "alpha");
+      expect(result.outcome).toBe("rolled-back");
+      expect(result.checks?.results.find((r) => r.kind === "systemd")).toMatchObject({ status: "failed", units: ["sshd.service"] });
+      // test never touches the profile; it re-activates what was running.
+      expect((await readProfile(m.paths.profile)).current).toBe(2);
+      expect(await lastLines(2)).toEqual([`test ${built.alpha}`, `test ${built.beta}`]);
+      expect(await readlink(m.paths.currentSystem)).toBe(built.beta);
+    } finally {
+      await writeFile(m.paths.systemctl, "#!/bin/sh\nexit 0\n");
+    }
+  });
+
+  it("rollback --to N goes to that generation; a plain rollback from the oldest says there is none", async () => {
+    const deps = { nix: m.nix, effects: m.effects(), system: m.system };
+    const result = await rollbackSystem({ paths: m.paths, to: 1, wait: false }, deps);
+    expect(result).toMatchObject({ from: 2, to: { number: 1, storePath: built.alpha } });
+    expect(await readlink(m.paths.profile)).toBe("system-1-link");
+    expect(await readlink(m.paths.currentSystem)).toBe(built.alpha);
+    expect(await lastLines(1)).toEqual([`switch ${built.alpha}`]);
+
+    await expect(rollbackSystem({ paths: m.paths, wait: false }, { ...deps, effects: m.effects() })).rejects.toThrow(UsageError);
+    await expect(rollbackSystem({ paths: m.paths, to: 9, wait: false }, { ...deps, effects: m.effects() })).rejects.toThrow(
+      /has no generation 9/,
+    );
+  });
+
+  it("generations lists every generation with current, booted and known-good markers", async () => {
+    await symlink(built.beta as string, m.paths.bootedSystem);
+    const result = await listGenerations({ paths: m.paths, diff: true }, { nix: m.nix });
+    expect(result.generations.map((g) => [g.number, g.current, g.booted, g.knownGood, g.status])).toEqual([
+      [1, true, false, false, "known-good"],
+      [2, false, true, true, "known-good"],
+      [3, false, false, false, "rolled-back"],
+    ]);
+    const first = result.generations[0];
+    expect(first?.kernelVersion).toBe("6.6.63");
+    expect(first?.nixosVersion).toMatch(/^24\.11\./);
+    expect(first?.closureSize).toBeGreaterThan(0);
+    expect(result.diffs?.map((d) => [d.from, d.to])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+
+    const { code, stdout } = await cli(["generations", "--json"]);
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout) as { schemaVersion: number; kind: string; current: number; generations: { number: number; knownGood: boolean; closureSize: number }[] };
+    expect(json).toMatchObject({ schemaVersion: 1, kind: "generations", current: 1 });
+    expect(json.generations.map((g) => g.knownGood)).toEqual([false, true, false]);
+    expect(json.generations[0]?.closureSize).toBe(first?.closureSize);
+  });
+
+  it("a build failure changes nothing", async () => {
+    const before = await m.snapshot();
+    await expect(m.apply("switch", "broken")).rejects.toThrow(NixError);
+    await expect(m.apply("boot", "broken")).rejects.toThrow(/building broken's system failed/);
+    expect(await m.snapshot()).toBe(before);
+  });
+
+  it("a second switch fails clearly while one runs, and with --wait queues behind it", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reviewing!: () => void;
+    const inReview = new Promise<void>((resolve) => (reviewing = resolve));
+    const first = m.apply("switch", "delta", {
+      review: async () => {
+        reviewing();
+        await held;
+        return true;
+      },
+    });
+    await inReview; // built, lock held, not yet switched
+    await expect(m.apply("switch", "epsilon")).rejects.toThrow(ApplyLockedError);
+    const queued = m.apply("switch", "epsilon", { wait: true });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await readProfile(m.paths.profile)).generations).toHaveLength(3); // nobody switched yet
+    release();
+    const [a, b] = await Promise.all([first, queued]);
+    expect([a.outcome, a.generation, b.outcome, b.generation]).toEqual(["switched", 4, "switched", 5]);
+    expect(await readlink(m.paths.currentSystem)).toBe(b.preview.storePath);
+  });
+
+  it("a lock held by another live process blocks; once it dies, the lock is taken over", async () => {
+    const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+    const lockPath = join(m.paths.stateDir, "apply.lock");
+    await writeFile(lockPath, JSON.stringify({ pid: holder.pid, command: "switch other", since: "earlier" }));
+    try {
+      await expect(rollbackSystem({ paths: m.paths, to: 2, wait: false }, { nix: m.nix, effects: m.effects(), system: m.system })).rejects.toThrow(
+        new RegExp(`pid ${holder.pid}`),
+      );
+    } finally {
+      holder.kill();
+      await new Promise((resolve) => holder.once("exit", resolve));
+    }
+    const result = await rollbackSystem({ paths: m.paths, to: 2, wait: false }, { nix: m.nix, effects: m.effects(), system: m.system });
+    expect(result.to.number).toBe(2);
+    await expect(readFile(lockPath)).rejects.toThrow(); // released
+  });
+});
