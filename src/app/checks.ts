@@ -41,7 +41,7 @@ export function checkSpecsFromConfig(checks: readonly CheckConfig[]): CheckSpec[
   });
 }
 
-export type FailedUnits = { ok: true; units: string[] } | { ok: false; reason: string };
+export type FailedUnits = { ok: true; units: readonly string[] } | { ok: false; reason: string };
 
 /** `systemctl --failed --plain --no-legend`; a systemctl that cannot answer (no systemd, in a container) is a reason, not an error. */
 export async function readFailedUnits(systemctl: string, deps: CheckDeps): Promise<FailedUnits> {

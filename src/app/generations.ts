@@ -16,8 +16,10 @@ export interface GenerationInfo {
   storePath: string;
   current: boolean;
   booted: boolean;
-  /** The newest known-good generation (the one gc always keeps). */
+  /** Activated with `switch` and every check passed. */
   knownGood: boolean;
+  /** The newest known-good generation: the one gc always keeps. */
+  newestKnownGood: boolean;
   /** What Ternix recorded about it, if it applied it. */
   status: GenerationStatus | undefined;
   checks: CheckReport | null | undefined;
@@ -81,7 +83,8 @@ export async function listGenerations(
       storePath: g.storePath,
       current: g.number === profile.current,
       booted: bootedSystem !== undefined && g.storePath === bootedSystem,
-      knownGood: g.number === knownGood,
+      knownGood: record?.status === "known-good",
+      newestKnownGood: g.number === knownGood,
       status: record?.status,
       checks: record?.checks,
       nixosVersion: system?.nixosVersion,

@@ -60,7 +60,7 @@ export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: str
   if (!lookup.found) {
     const names = lookup.names.map((n) => JSON.stringify(n)).join(", ") || "(none)";
     throw new InputError(`the flake in ${flake.dir} has no host ${JSON.stringify(host)} in nixosConfigurations.`, {
-      hint: `Hosts there: ${names}. Name one: \`ternix switch HOST\`.`,
+      hint: `Hosts there: ${names}. Name one as the HOST argument.`,
     });
   }
   return lookup.drvPath;

@@ -37,6 +37,7 @@ export async function runApply(
   const nix = await rt.nix(ctx.config);
   const progress = createProgress(rt.output);
   const s = createStyle(rt.output.color);
+  let checksShown = false;
   const review = async (preview: ApplyPreview): Promise<boolean> => {
     progress.done();
     rt.output.stdout(renderPreview(preview, rt.output.color));
@@ -62,10 +63,15 @@ export async function runApply(
       effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) },
       system: ctx.system,
       review,
-      onCheck: (r) => rt.output.stdout(`  ${renderCheckLine(r, { color: rt.output.color })}`),
+      onCheck: (r) => {
+        if (!checksShown) rt.output.stdout("\nChecks:");
+        checksShown = true;
+        rt.output.stdout(`  ${renderCheckLine(r, { color: rt.output.color })}`);
+      },
     },
   ).finally(() => progress.done());
-  rt.output.stdout(outcomeText(result, s));
+  const outcome = outcomeText(result, s);
+  if (outcome !== "") rt.output.stdout(outcome);
   return exitCodeOf(result);
 }
 

@@ -178,3 +178,9 @@ describe("nixString", () => {
   });
   it("lists", () => expect(nixStringList(["a", "b"])).toBe('[ "a" "b" ]'));
 });
+
+describe("build output of store-path installables", () => {
+  it("reads `{ path }` entries (Nix 2.8 for an installable that is already a store path)", () => {
+    expect(parseBuildOutput('[{"path":"/nix/store/abc-x"}]')).toEqual([{ drvPath: undefined, outputs: { out: "/nix/store/abc-x" } }]);
+  });
+});

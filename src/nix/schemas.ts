@@ -59,11 +59,15 @@ export function parsePathInfoJson(text: string): StorePathInfo[] {
   });
 }
 
-/** `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]`. */
+/**
+ * `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]` for derivations; an installable that is
+ * already a store path (not a derivation) comes back as `{ path }`.
+ */
 export const BuildJson = z.array(
   z.looseObject({
-    drvPath: z.string(),
-    outputs: z.record(z.string(), z.string()),
+    drvPath: z.string().optional(),
+    outputs: z.record(z.string(), z.string()).optional(),
+    path: z.string().optional(),
   }),
 );
 
@@ -77,7 +81,10 @@ export function parseBuildOutput(text: string): BuildResult[] {
   const trimmed = text.trim();
   if (trimmed === "") return [];
   if (trimmed.startsWith("[")) {
-    return BuildJson.parse(JSON.parse(trimmed)).map((b) => ({ drvPath: b.drvPath, outputs: b.outputs }));
+    return BuildJson.parse(JSON.parse(trimmed)).map((b) => ({
+      drvPath: b.drvPath,
+      outputs: b.outputs ?? (b.path !== undefined ? { out: b.path } : {}),
+    }));
   }
   return trimmed.split("\n").map((line) => ({ outputs: { out: line.trim() } }));
 }

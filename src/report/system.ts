@@ -26,7 +26,7 @@ export function formatDateTime(date: Date, utc = false): string {
 }
 
 const STATUS_TEXT: Record<GenerationStatus, string> = {
-  "known-good": "checks passed",
+  "known-good": "known good",
   "rolled-back": "checks failed, rolled back",
   failed: "checks failed",
   unchecked: "boot only, unchecked",
@@ -50,7 +50,7 @@ function table(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<n
 // ---------------------------------------------------------------------------------------------
 // Generations
 
-/** The generations table, oldest first; markers say current, booted and known good. */
+/** The generations table, oldest first; markers say current, booted, known good (and the newest of those, which gc keeps). */
 export function renderGenerationsText(result: GenerationsResult, options: SystemTextOptions = {}): string {
   const s = createStyle(options.color ?? false);
   if (result.generations.length === 0) return `${result.profile} has no generations.\n`;
@@ -59,8 +59,9 @@ export function renderGenerationsText(result: GenerationsResult, options: System
     const markers: string[] = [];
     if (g.current) markers.push(s.green("current"));
     if (g.booted) markers.push(s.cyan("booted"));
-    if (g.knownGood) markers.push(s.green("known good"));
-    if (g.status !== undefined && !(g.knownGood && g.status === "known-good")) {
+    if (g.newestKnownGood) markers.push(s.green("newest known good"));
+    else if (g.status === "known-good") markers.push(s.green(STATUS_TEXT[g.status]));
+    else if (g.status !== undefined) {
       const text = STATUS_TEXT[g.status];
       markers.push(g.status === "failed" || g.status === "rolled-back" ? s.red(text) : s.dim(text));
     }
@@ -105,6 +106,7 @@ export interface GenerationJson {
   current: boolean;
   booted: boolean;
   knownGood: boolean;
+  newestKnownGood: boolean;
   status: GenerationStatus | null;
   nixosVersion: string | null;
   kernelVersion: string | null;
@@ -155,6 +157,7 @@ export function toGenerationsJson(result: GenerationsResult): GenerationsJson {
       current: g.current,
       booted: g.booted,
       knownGood: g.knownGood,
+      newestKnownGood: g.newestKnownGood,
       status: g.status ?? null,
       nixosVersion: g.nixosVersion ?? null,
       kernelVersion: g.kernelVersion ?? null,

@@ -148,10 +148,10 @@ describe("ternix switch / rollback / generations on a real profile", () => {
   it("generations lists every generation with current, booted and known-good markers", async () => {
     await symlink(built.beta as string, m.paths.bootedSystem);
     const result = await listGenerations({ paths: m.paths, diff: true }, { nix: m.nix });
-    expect(result.generations.map((g) => [g.number, g.current, g.booted, g.knownGood, g.status])).toEqual([
-      [1, true, false, false, "known-good"],
-      [2, false, true, true, "known-good"],
-      [3, false, false, false, "rolled-back"],
+    expect(result.generations.map((g) => [g.number, g.current, g.booted, g.knownGood, g.newestKnownGood, g.status])).toEqual([
+      [1, true, false, true, false, "known-good"],
+      [2, false, true, true, true, "known-good"],
+      [3, false, false, false, false, "rolled-back"],
     ]);
     const first = result.generations[0];
     expect(first?.kernelVersion).toBe("6.6.63");
@@ -164,9 +164,23 @@ describe("ternix switch / rollback / generations on a real profile", () => {
 
     const { code, stdout } = await cli(["generations", "--json"]);
     expect(code).toBe(0);
-    const json = JSON.parse(stdout) as { schemaVersion: number; kind: string; current: number; generations: { number: number; knownGood: boolean; closureSize: number }[] };
+    const json = JSON.parse(stdout) as {
+      schemaVersion: number;
+      kind: string;
+      current: number;
+      generations: { number: number; newestKnownGood: boolean; booted: boolean; closureSize: number }[];
+    };
     expect(json).toMatchObject({ schemaVersion: 1, kind: "generations", current: 1 });
-    expect(json.generations.map((g) => g.knownGood)).toEqual([false, true, false]);
+    expect(json.generations.map((g) => [g.number, g.booted, g.newestKnownGood])).toEqual([
+      [1, false, false],
+      [2, true, true],
+      [3, false, false],
+    ]);
+
+    const text = await cli(["generations"]);
+    expect(text.stdout).toMatch(/^\s+1 .*current, known good$/m);
+    expect(text.stdout).toMatch(/^\s+2 .*booted, newest known good$/m);
+    expect(text.stdout).toMatch(/^\s+3 .*checks failed, rolled back$/m);
     expect(json.generations[0]?.closureSize).toBe(first?.closureSize);
   });
 
