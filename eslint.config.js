@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const pureFolders = ["src/lock/**", "src/closure/**", "src/report/**"];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "test/fixtures/**/*.js"] },
+  { ignores: ["dist/**", "dist-test/**", "node_modules/**", "coverage/**", "test/fixtures/**/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -30,7 +30,10 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["node:fs", "node:fs/*", "fs", "node:child_process", "child_process"], message: "Pure folder: take effects as arguments." },
+            {
+              group: ["node:fs", "node:fs/*", "fs", "node:child_process", "child_process"],
+              message: "Pure folder: take effects as arguments.",
+            },
           ],
         },
       ],

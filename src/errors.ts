@@ -58,7 +58,8 @@ export class LockParseError extends TernixError {
   readonly path: string | undefined;
   constructor(file: string, message: string, options: TernixErrorOptions & { path?: string } = {}) {
     super(`${file}: ${message}${options.path ? ` (at ${options.path})` : ""}`, {
-      hint: options.hint ?? "Regenerate it with `nix flake lock` or restore it with `git checkout flake.lock`.",
+      hint:
+        options.hint ?? "Regenerate it with `nix flake lock` or restore it with `git checkout flake.lock`.",
       ...options,
     });
     this.file = file;

@@ -36,7 +36,11 @@ export async function requireNixosSystem(storePath: string): Promise<void> {
 }
 
 /** Run switch-to-configuration; a non-zero exit is a result (the checks decide what it means). */
-export async function activate(storePath: string, action: ActivationAction, deps: CheckDeps): Promise<Activation> {
+export async function activate(
+  storePath: string,
+  action: ActivationAction,
+  deps: CheckDeps,
+): Promise<Activation> {
   const started = deps.effects.now().getTime();
   const script = switchScriptOf(storePath);
   const result = await deps.effects.run(script, [action], {
@@ -64,7 +68,14 @@ export function activationCheck(activation: Activation): CheckResult {
   const detail = activation.ok
     ? "exit 0"
     : `exit ${activation.exitCode ?? "by signal"}${lastLine(activation.stderr) ? `: ${lastLine(activation.stderr)}` : ""}`;
-  return { name, kind: "activation", status: activation.ok ? "passed" : "failed", attempts: 1, detail, durationMs: activation.durationMs };
+  return {
+    name,
+    kind: "activation",
+    status: activation.ok ? "passed" : "failed",
+    attempts: 1,
+    detail,
+    durationMs: activation.durationMs,
+  };
 }
 
 function lastLine(text: string): string {
@@ -80,7 +91,11 @@ export interface VerifyOptions {
 }
 
 /** Every check after an activation. When the activation itself failed, the rest are skipped: a rollback is due either way. */
-export async function verifyActivation(activation: Activation, options: VerifyOptions, deps: CheckDeps): Promise<CheckReport> {
+export async function verifyActivation(
+  activation: Activation,
+  options: VerifyOptions,
+  deps: CheckDeps,
+): Promise<CheckReport> {
   const results: CheckResult[] = [];
   const add = (result: CheckResult) => {
     results.push(result);
@@ -89,7 +104,14 @@ export async function verifyActivation(activation: Activation, options: VerifyOp
   add(activationCheck(activation));
   if (!activation.ok) {
     for (const spec of options.checks) {
-      add({ name: spec.name, kind: spec.kind, status: "skipped", attempts: 0, detail: "activation failed", durationMs: 0 });
+      add({
+        name: spec.name,
+        kind: spec.kind,
+        status: "skipped",
+        attempts: 0,
+        detail: "activation failed",
+        durationMs: 0,
+      });
     }
     return checkReport(results);
   }

@@ -29,7 +29,9 @@ describe("acquireApplyLock", () => {
     const path = join(dir, "apply.lock");
     await writeFile(path, JSON.stringify({ pid: 222, command: "switch db", since: "2025-01-01T00:00:00Z" }));
     const fx = fakeEffects({ alive: (pid) => pid === 222 });
-    const error = await acquireApplyLock({ path, command: "switch web", wait: false }, fx).catch((e: unknown) => e);
+    const error = await acquireApplyLock({ path, command: "switch web", wait: false }, fx).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ApplyLockedError);
     expect((error as Error).message).toContain("pid 222");
     expect((error as ApplyLockedError).hint).toContain("--wait");
@@ -58,7 +60,9 @@ describe("acquireApplyLock", () => {
     const fx = fakeEffects({ pid: 444, alive: () => false });
     const lock = await acquireApplyLock({ path, command: "switch", wait: false }, fx);
     expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({ pid: 444 });
-    expect(fx.events.some((e) => e.type === "log" && e.level === "warn" && e.message.includes("stale"))).toBe(true);
+    expect(fx.events.some((e) => e.type === "log" && e.level === "warn" && e.message.includes("stale"))).toBe(
+      true,
+    );
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
@@ -76,7 +80,9 @@ describe("acquireApplyLock", () => {
     const path = join(dir, "apply.lock");
     const fx = fakeEffects({ pid: 777, alive: (pid) => pid === 777 });
     const first = await acquireApplyLock({ path, command: "switch", wait: false }, fx);
-    await expect(acquireApplyLock({ path, command: "switch", wait: false }, fx)).rejects.toBeInstanceOf(ApplyLockedError);
+    await expect(acquireApplyLock({ path, command: "switch", wait: false }, fx)).rejects.toBeInstanceOf(
+      ApplyLockedError,
+    );
     await first.release();
   });
 });

@@ -145,13 +145,29 @@ function requireGitForCommit(flake: FlakeLocation): void {
   }
 }
 
-async function previewAgainstCurrent(built: BuiltSystem, request: ApplyRequest, deps: ApplyDeps): Promise<ApplyPreview> {
+async function previewAgainstCurrent(
+  built: BuiltSystem,
+  request: ApplyRequest,
+  deps: ApplyDeps,
+): Promise<ApplyPreview> {
   const current = await storePathOfLink(request.paths.currentSystem);
-  const base = { mode: request.mode, host: built.host, drvPath: built.drvPath, storePath: built.storePath, current };
+  const base = {
+    mode: request.mode,
+    host: built.host,
+    drvPath: built.drvPath,
+    storePath: built.storePath,
+    current,
+  };
   if (current === undefined) {
-    return { ...base, unchanged: false, diff: undefined, diffNote: `${request.paths.currentSystem} does not exist; nothing to compare with` };
+    return {
+      ...base,
+      unchanged: false,
+      diff: undefined,
+      diffNote: `${request.paths.currentSystem} does not exist; nothing to compare with`,
+    };
   }
-  if (current === built.storePath) return { ...base, unchanged: true, diff: undefined, diffNote: "the running system is this system" };
+  if (current === built.storePath)
+    return { ...base, unchanged: true, diff: undefined, diffNote: "the running system is this system" };
   try {
     const closures = await loadClosures(deps.nix, [current, built.storePath]);
     const before = closures.get(current);
@@ -160,7 +176,11 @@ async function previewAgainstCurrent(built: BuiltSystem, request: ApplyRequest, 
     return { ...base, unchanged: false, diff: diffClosures(before, after) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    deps.effects.onEvent({ type: "log", level: "warn", message: `could not compare with the running system: ${reason}` });
+    deps.effects.onEvent({
+      type: "log",
+      level: "warn",
+      message: `could not compare with the running system: ${reason}`,
+    });
     return { ...base, unchanged: false, diff: undefined, diffNote: `comparison failed: ${reason}` };
   }
 }
@@ -169,7 +189,12 @@ function checkDeps(deps: ApplyDeps): CheckDeps {
   return { effects: deps.effects, system: deps.system };
 }
 
-async function activateAndVerify(storePath: string, action: ActivationAction, request: ApplyRequest, deps: ApplyDeps): Promise<CheckReport> {
+async function activateAndVerify(
+  storePath: string,
+  action: ActivationAction,
+  request: ApplyRequest,
+  deps: ApplyDeps,
+): Promise<CheckReport> {
   const unitsBefore = await readFailedUnits(request.paths.systemctl, checkDeps(deps));
   deps.effects.onEvent({ type: "phase", message: `Activating (switch-to-configuration ${action})…` });
   const activation = await activate(storePath, action, checkDeps(deps));
@@ -182,7 +207,11 @@ async function activateAndVerify(storePath: string, action: ActivationAction, re
 }
 
 /** `test`: activate now, leave the profile and the boot default alone. */
-async function testSystem(preview: ApplyPreview, request: ApplyRequest, deps: ApplyDeps): Promise<ApplyResult> {
+async function testSystem(
+  preview: ApplyPreview,
+  request: ApplyRequest,
+  deps: ApplyDeps,
+): Promise<ApplyResult> {
   const checks = await activateAndVerify(preview.storePath, "test", request, deps);
   if (checks.passed) return { outcome: "tested", preview, checks };
   if (!request.rollback || preview.current === undefined || preview.unchanged) {
@@ -202,10 +231,16 @@ async function testSystem(preview: ApplyPreview, request: ApplyRequest, deps: Ap
 }
 
 /** `switch`: add the generation, activate, check; go back to the previous generation on failure. */
-async function switchSystem(preview: ApplyPreview, built: BuiltSystem, request: ApplyRequest, deps: ApplyDeps): Promise<ApplyResult> {
+async function switchSystem(
+  preview: ApplyPreview,
+  built: BuiltSystem,
+  request: ApplyRequest,
+  deps: ApplyDeps,
+): Promise<ApplyResult> {
   const { paths } = request;
   const before = await readProfile(paths.profile);
-  const previous = before.current === undefined ? undefined : findGeneration(before.generations, before.current);
+  const previous =
+    before.current === undefined ? undefined : findGeneration(before.generations, before.current);
 
   deps.effects.onEvent({ type: "phase", message: `Adding the generation to ${paths.profile}…` });
   const generation = await addGeneration(deps.nix, paths.profile, built.storePath);
@@ -239,12 +274,19 @@ async function switchSystem(preview: ApplyPreview, built: BuiltSystem, request: 
   if (!request.rollback || previous === undefined || previous.number === generation) {
     await record(request, deps, generation, built.storePath, "switch", "failed", checks);
     if (request.rollback) {
-      deps.effects.onEvent({ type: "log", level: "warn", message: "a check failed, and there is no previous generation to go back to." });
+      deps.effects.onEvent({
+        type: "log",
+        level: "warn",
+        message: "a check failed, and there is no previous generation to go back to.",
+      });
     }
     return { ...base, outcome: "checks-failed" };
   }
 
-  deps.effects.onEvent({ type: "phase", message: `A check failed; rolling back to generation ${previous.number}…` });
+  deps.effects.onEvent({
+    type: "phase",
+    message: `A check failed; rolling back to generation ${previous.number}…`,
+  });
   await switchGeneration(deps.nix, paths.profile, previous.number);
   await record(request, deps, generation, built.storePath, "switch", "rolled-back", checks);
   const back = await activate(previous.storePath, "switch", checkDeps(deps));
@@ -255,21 +297,34 @@ async function switchSystem(preview: ApplyPreview, built: BuiltSystem, request: 
       `Run \`ternix rollback --to ${previous.number}\` to try again, or reboot: generation ${previous.number} is the boot default.`,
     );
   }
-  return { ...base, outcome: "rolled-back", rolledBackTo: { generation: previous.number, storePath: previous.storePath } };
+  return {
+    ...base,
+    outcome: "rolled-back",
+    rolledBackTo: { generation: previous.number, storePath: previous.storePath },
+  };
 }
 
 /** `boot`: add the generation and make it the boot default; nothing is activated. */
-async function bootSystem(preview: ApplyPreview, built: BuiltSystem, request: ApplyRequest, deps: ApplyDeps): Promise<ApplyResult> {
+async function bootSystem(
+  preview: ApplyPreview,
+  built: BuiltSystem,
+  request: ApplyRequest,
+  deps: ApplyDeps,
+): Promise<ApplyResult> {
   const { paths } = request;
   const before = await readProfile(paths.profile);
-  const previous = before.current === undefined ? undefined : findGeneration(before.generations, before.current);
+  const previous =
+    before.current === undefined ? undefined : findGeneration(before.generations, before.current);
   deps.effects.onEvent({ type: "phase", message: `Adding the generation to ${paths.profile}…` });
   const generation = await addGeneration(deps.nix, paths.profile, built.storePath);
   const unregister = deps.effects.cleanup.add(async () => {
     if (previous !== undefined) await switchGeneration(deps.nix, paths.profile, previous.number);
   });
   try {
-    deps.effects.onEvent({ type: "phase", message: "Installing the boot entry (switch-to-configuration boot)…" });
+    deps.effects.onEvent({
+      type: "phase",
+      message: "Installing the boot entry (switch-to-configuration boot)…",
+    });
     const activation = await activate(built.storePath, "boot", checkDeps(deps));
     if (!activation.ok) {
       // Leave the boot default where it was: the profile and the boot loader both go back.
@@ -313,7 +368,11 @@ async function record(
 }
 
 /** Commit flake.lock when it differs from HEAD; undefined sha when there is nothing to commit. */
-async function commitLock(request: ApplyRequest, git: Git, generation: number): Promise<{ sha: string | undefined }> {
+async function commitLock(
+  request: ApplyRequest,
+  git: Git,
+  generation: number,
+): Promise<{ sha: string | undefined }> {
   const { flake } = request;
   const repo = flake.gitRoot as string;
   const pathInRepo = relative(repo, flake.lockPath);

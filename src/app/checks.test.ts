@@ -15,8 +15,23 @@ describe("checkSpecsFromConfig", () => {
       ]),
     ).toEqual([
       { kind: "command", name: "true", command: ["true"], timeoutMs: 10_000, retries: 2, intervalMs: 2_000 },
-      { kind: "http", name: "web", url: "http://localhost/", timeoutMs: 3_000, retries: 0, intervalMs: 60_000 },
-      { kind: "tcp", name: "tcp 127.0.0.1:22", host: "127.0.0.1", port: 22, timeoutMs: 10_000, retries: 2, intervalMs: 2_000 },
+      {
+        kind: "http",
+        name: "web",
+        url: "http://localhost/",
+        timeoutMs: 3_000,
+        retries: 0,
+        intervalMs: 60_000,
+      },
+      {
+        kind: "tcp",
+        name: "tcp 127.0.0.1:22",
+        host: "127.0.0.1",
+        port: 22,
+        timeoutMs: 10_000,
+        retries: 2,
+        intervalMs: 2_000,
+      },
     ]);
   });
 });
@@ -40,12 +55,18 @@ describe("runCheck", () => {
   it("succeeds when a retry succeeds", async () => {
     let n = 0;
     const fx = fakeEffects({ run: () => ({ exitCode: ++n < 2 ? 1 : 0 }) });
-    expect(await runCheck({ kind: "command", name: "flaky", command: ["x"], ...timing }, fx)).toMatchObject({ status: "passed", attempts: 2 });
+    expect(await runCheck({ kind: "command", name: "flaky", command: ["x"], ...timing }, fx)).toMatchObject({
+      status: "passed",
+      attempts: 2,
+    });
   });
 
   it("reports a timed-out command", async () => {
     const fx = fakeEffects({ run: () => ({ exitCode: null, signal: "SIGTERM" }) });
-    const result = await runCheck({ kind: "command", name: "slow", command: ["sleep", "9"], ...timing, retries: 0 }, fx);
+    const result = await runCheck(
+      { kind: "command", name: "slow", command: ["sleep", "9"], ...timing, retries: 0 },
+      fx,
+    );
     expect(result.detail).toContain("no answer within 1000 ms");
   });
 
@@ -63,10 +84,16 @@ describe("runCheck", () => {
 
   it("reports a network error with its cause", async () => {
     const fx = fakeEffects({
-      fetch: () => Promise.reject(new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:80") })),
+      fetch: () =>
+        Promise.reject(
+          new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED 127.0.0.1:80") }),
+        ),
     });
     const result = await runCheck({ kind: "http", name: "h", url: "http://x/", ...timing, retries: 0 }, fx);
-    expect(result).toMatchObject({ status: "failed", detail: "fetch failed: connect ECONNREFUSED 127.0.0.1:80" });
+    expect(result).toMatchObject({
+      status: "failed",
+      detail: "fetch failed: connect ECONNREFUSED 127.0.0.1:80",
+    });
   });
 
   it.each([
@@ -87,7 +114,12 @@ describe("failed units", () => {
   });
 
   it("a systemctl that cannot answer is a reason, not an error", async () => {
-    const fx = fakeEffects({ run: () => ({ exitCode: 1, stderr: "System has not been booted with systemd as init system (PID 1).\n" }) });
+    const fx = fakeEffects({
+      run: () => ({
+        exitCode: 1,
+        stderr: "System has not been booted with systemd as init system (PID 1).\n",
+      }),
+    });
     expect(await readFailedUnits("systemctl", fx)).toEqual({
       ok: false,
       reason: "systemctl exited 1: System has not been booted with systemd as init system (PID 1).",
@@ -96,7 +128,12 @@ describe("failed units", () => {
 
   it.each([
     [{ ok: true, units: [] }, { ok: true, units: ["b.service"] }, "failed", "newly failed: b.service"],
-    [{ ok: true, units: ["a.service"] }, { ok: true, units: ["a.service"] }, "passed", "already failed before: a.service"],
+    [
+      { ok: true, units: ["a.service"] },
+      { ok: true, units: ["a.service"] },
+      "passed",
+      "already failed before: a.service",
+    ],
     [{ ok: true, units: [] }, { ok: true, units: [] }, "passed", "no failed units"],
     [{ ok: false, reason: "no systemd" }, { ok: true, units: ["x.service"] }, "skipped", "no systemd"],
   ] as const)("%#", (before, after, status, detail) => {

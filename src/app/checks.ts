@@ -22,13 +22,24 @@ export function checkSpecsFromConfig(checks: readonly CheckConfig[]): CheckSpec[
     const timing = {
       timeoutMs: check.timeout === undefined ? DEFAULT_CHECK_TIMING.timeoutMs : parseDuration(check.timeout),
       retries: check.retries ?? DEFAULT_CHECK_TIMING.retries,
-      intervalMs: check.interval === undefined ? DEFAULT_CHECK_TIMING.intervalMs : parseDuration(check.interval),
+      intervalMs:
+        check.interval === undefined ? DEFAULT_CHECK_TIMING.intervalMs : parseDuration(check.interval),
     };
     switch (check.type) {
       case "command":
-        return { kind: "command", name: check.name ?? defaultCheckName({ kind: "command", command: check.command }), command: check.command, ...timing };
+        return {
+          kind: "command",
+          name: check.name ?? defaultCheckName({ kind: "command", command: check.command }),
+          command: check.command,
+          ...timing,
+        };
       case "http":
-        return { kind: "http", name: check.name ?? defaultCheckName({ kind: "http", url: check.url }), url: check.url, ...timing };
+        return {
+          kind: "http",
+          name: check.name ?? defaultCheckName({ kind: "http", url: check.url }),
+          url: check.url,
+          ...timing,
+        };
       case "tcp":
         return {
           kind: "tcp",
@@ -46,10 +57,15 @@ export type FailedUnits = { ok: true; units: readonly string[] } | { ok: false; 
 /** `systemctl --failed --plain --no-legend`; a systemctl that cannot answer (no systemd, in a container) is a reason, not an error. */
 export async function readFailedUnits(systemctl: string, deps: CheckDeps): Promise<FailedUnits> {
   try {
-    const result = await deps.effects.run(systemctl, ["--failed", "--plain", "--no-legend"], { env: deps.effects.env });
+    const result = await deps.effects.run(systemctl, ["--failed", "--plain", "--no-legend"], {
+      env: deps.effects.env,
+    });
     if (result.exitCode !== 0) {
       const why = (result.stderr.trim().split("\n")[0] ?? "").trim();
-      return { ok: false, reason: `${systemctl} exited ${result.exitCode ?? result.signal}${why ? `: ${why}` : ""}` };
+      return {
+        ok: false,
+        reason: `${systemctl} exited ${result.exitCode ?? result.signal}${why ? `: ${why}` : ""}`,
+      };
     }
     return { ok: true, units: parseFailedUnits(result.stdout) };
   } catch (error) {
@@ -62,7 +78,14 @@ export function failedUnitsCheck(before: FailedUnits, after: FailedUnits, durati
   const name = "failed systemd units";
   if (!before.ok || !after.ok) {
     const reason = before.ok ? (after.ok ? "" : after.reason) : before.reason;
-    return { name, kind: "systemd", status: "skipped", attempts: 0, detail: `cannot ask systemd: ${reason}`, durationMs };
+    return {
+      name,
+      kind: "systemd",
+      status: "skipped",
+      attempts: 0,
+      detail: `cannot ask systemd: ${reason}`,
+      durationMs,
+    };
   }
   const units = newlyFailedUnits(before.units, after.units);
   const detail =
@@ -71,7 +94,15 @@ export function failedUnitsCheck(before: FailedUnits, after: FailedUnits, durati
       : after.units.length > 0
         ? `no new failures (already failed before: ${after.units.join(", ")})`
         : "no failed units";
-  return { name, kind: "systemd", status: units.length > 0 ? "failed" : "passed", attempts: 1, detail, durationMs, units };
+  return {
+    name,
+    kind: "systemd",
+    status: units.length > 0 ? "failed" : "passed",
+    attempts: 1,
+    detail,
+    durationMs,
+    units,
+  };
 }
 
 /** Run one check with its retries; the result says how many attempts it took. */
@@ -112,12 +143,16 @@ async function attempt(spec: CheckSpec, deps: CheckDeps): Promise<{ ok: boolean;
           signal: AbortSignal.timeout(spec.timeoutMs),
         });
         if (result.exitCode === 0) return { ok: true, detail: "exit 0" };
-        if (result.exitCode === null) return { ok: false, detail: `no answer within ${spec.timeoutMs} ms (${formatArgv(spec.command)})` };
+        if (result.exitCode === null)
+          return { ok: false, detail: `no answer within ${spec.timeoutMs} ms (${formatArgv(spec.command)})` };
         const why = (result.stderr.trim().split("\n").pop() ?? "").trim();
         return { ok: false, detail: `exit ${result.exitCode}${why ? `: ${why}` : ""}` };
       }
       case "http": {
-        const response = await deps.system.fetch(spec.url, { signal: AbortSignal.timeout(spec.timeoutMs), redirect: "follow" });
+        const response = await deps.system.fetch(spec.url, {
+          signal: AbortSignal.timeout(spec.timeoutMs),
+          redirect: "follow",
+        });
         await response.body?.cancel().catch(() => undefined);
         const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
         return { ok: response.status >= 200 && response.status < 300, detail: status };

@@ -16,7 +16,11 @@ const STORE_PATH = /^(\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+)(\/.*)?$/;
  * A store path from a store path, a `result` link, a profile generation link or `/run/current-system`.
  * Errors say which of these went wrong.
  */
-export async function resolveStorePath(spec: string, cwd: string, storeDir = DEFAULT_STORE_DIR): Promise<string> {
+export async function resolveStorePath(
+  spec: string,
+  cwd: string,
+  storeDir = DEFAULT_STORE_DIR,
+): Promise<string> {
   const path = spec.startsWith("/") ? spec : join(cwd, spec);
   let real: string;
   try {
@@ -29,9 +33,12 @@ export async function resolveStorePath(spec: string, cwd: string, storeDir = DEF
     );
     if (dangling) {
       const target = await readlink(path).catch(() => "?");
-      throw new InputError(`${spec} is a dangling link (to ${target}); its target was garbage-collected or never built.`, {
-        hint: "Rebuild it, or pick another generation (`ternix generations`).",
-      });
+      throw new InputError(
+        `${spec} is a dangling link (to ${target}); its target was garbage-collected or never built.`,
+        {
+          hint: "Rebuild it, or pick another generation (`ternix generations`).",
+        },
+      );
     }
     if (code === "ENOENT") {
       throw new InputError(`${spec} does not exist.`, {
@@ -53,19 +60,20 @@ export async function resolveStorePath(spec: string, cwd: string, storeDir = DEF
 export async function readSystemFacts(root: string): Promise<SystemFacts | undefined> {
   const link = (name: string) => readlink(join(root, name)).catch(() => undefined);
   const text = (name: string) => readFile(join(root, name), "utf8").catch(() => undefined);
-  const [kernel, initrd, swPath, kernelParams, nixosVersion, bootText, rebootTriggers, switchScript] = await Promise.all([
-    link("kernel"),
-    link("initrd"),
-    link("sw"),
-    text("kernel-params"),
-    text("nixos-version"),
-    text("boot.json"),
-    text("reboot-triggers"),
-    lstat(join(root, "bin", "switch-to-configuration")).then(
-      () => true,
-      () => false,
-    ),
-  ]);
+  const [kernel, initrd, swPath, kernelParams, nixosVersion, bootText, rebootTriggers, switchScript] =
+    await Promise.all([
+      link("kernel"),
+      link("initrd"),
+      link("sw"),
+      text("kernel-params"),
+      text("nixos-version"),
+      text("boot.json"),
+      text("reboot-triggers"),
+      lstat(join(root, "bin", "switch-to-configuration")).then(
+        () => true,
+        () => false,
+      ),
+    ]);
   if (!switchScript && nixosVersion === undefined && swPath === undefined) return undefined;
   let bootJson: unknown;
   if (bootText !== undefined) {
@@ -100,7 +108,8 @@ export async function loadClosures(nix: Nix, roots: readonly string[]): Promise<
     });
   }
   const byPath = new Map<string, StorePathInfo>();
-  for (const info of infos) byPath.set(info.path, { path: info.path, narSize: info.narSize, references: info.references });
+  for (const info of infos)
+    byPath.set(info.path, { path: info.path, narSize: info.narSize, references: info.references });
   const facts = await Promise.all(unique.map((root) => readSystemFacts(root)));
   const result = new Map<string, ClosureInput>();
   unique.forEach((root, index) => {

@@ -17,9 +17,18 @@ export interface DiffResult {
 }
 
 export async function diffSystems(request: DiffRequest, nix: Nix): Promise<DiffResult> {
-  const [before, after] = await Promise.all([resolveStorePath(request.before, request.cwd), resolveStorePath(request.after, request.cwd)]);
+  const [before, after] = await Promise.all([
+    resolveStorePath(request.before, request.cwd),
+    resolveStorePath(request.after, request.cwd),
+  ]);
   // One closure query per side, run concurrently; the same path twice is a valid, empty diff.
-  const [beforeClosures, afterClosures] = await Promise.all([loadClosures(nix, [before]), loadClosures(nix, [after])]);
-  const diff = diffClosures(beforeClosures.get(before) ?? { root: before, paths: [] }, afterClosures.get(after) ?? { root: after, paths: [] });
+  const [beforeClosures, afterClosures] = await Promise.all([
+    loadClosures(nix, [before]),
+    loadClosures(nix, [after]),
+  ]);
+  const diff = diffClosures(
+    beforeClosures.get(before) ?? { root: before, paths: [] },
+    afterClosures.get(after) ?? { root: after, paths: [] },
+  );
   return { before, after, diff };
 }

@@ -27,12 +27,14 @@ export async function copyFlake(flake: FlakeLocation, git: Git): Promise<FlakeCo
       for (const file of files) {
         const target = join(repo, file);
         await mkdir(dirname(target), { recursive: true });
-        await cp(join(flake.gitRoot, file), target, { verbatimSymlinks: true, recursive: true, force: true }).catch(
-          (error: NodeJS.ErrnoException) => {
-            // A file git lists but the work tree lacks (deleted, not yet staged) is not part of the flake.
-            if (error.code !== "ENOENT") throw error;
-          },
-        );
+        await cp(join(flake.gitRoot, file), target, {
+          verbatimSymlinks: true,
+          recursive: true,
+          force: true,
+        }).catch((error: NodeJS.ErrnoException) => {
+          // A file git lists but the work tree lacks (deleted, not yet staged) is not part of the flake.
+          if (error.code !== "ENOENT") throw error;
+        });
       }
       await git.check("preparing a copy of the flake failed", ["-C", repo, "init", "--quiet"], {});
       await git.check("preparing a copy of the flake failed", ["-C", repo, "add", "--all"]);

@@ -28,7 +28,9 @@ async function exists(path: string): Promise<boolean> {
 export async function locateFlake(dirArg: string | undefined, cwd: string, git: Git): Promise<FlakeLocation> {
   const start = resolve(cwd, dirArg ?? ".");
   if (!(await exists(start))) {
-    throw new InputError(`${start} does not exist.`, { hint: "Pass --flake DIR with the directory that holds flake.nix." });
+    throw new InputError(`${start} does not exist.`, {
+      hint: "Pass --flake DIR with the directory that holds flake.nix.",
+    });
   }
   const gitRoot = await git.toplevel(start);
   let dir = start;
@@ -42,7 +44,12 @@ export async function locateFlake(dirArg: string | undefined, cwd: string, git: 
     dir = parent;
   }
   const lockPath = join(dir, "flake.lock");
-  return { dir, lockPath, gitRoot, lockPathInRepo: gitRoot === undefined ? undefined : relative(gitRoot, lockPath) };
+  return {
+    dir,
+    lockPath,
+    gitRoot,
+    lockPathInRepo: gitRoot === undefined ? undefined : relative(gitRoot, lockPath),
+  };
 }
 
 /** flake.lock's text, or a clear error when there is none. */

@@ -74,12 +74,22 @@ export async function collectGarbage(request: GcRequest, deps: GcDeps): Promise<
   try {
     const plan = await planGc(request, deps);
     deps.onPlan?.(plan);
-    const result: GcResult = { plan, dryRun: request.dryRun, deleted: [], collected: undefined, collectedRan: false, optimised: false };
+    const result: GcResult = {
+      plan,
+      dryRun: request.dryRun,
+      deleted: [],
+      collected: undefined,
+      collectedRan: false,
+      optimised: false,
+    };
     if (request.dryRun) return result;
 
     if (plan.deleted.length > 0) {
       const numbers = plan.deleted.map((g) => g.number);
-      deps.effects.onEvent({ type: "phase", message: `Deleting generation${numbers.length > 1 ? "s" : ""} ${numbers.join(", ")}…` });
+      deps.effects.onEvent({
+        type: "phase",
+        message: `Deleting generation${numbers.length > 1 ? "s" : ""} ${numbers.join(", ")}…`,
+      });
       await deleteGenerations(deps.nix, paths.profile, numbers);
       result.deleted = numbers;
       const remaining = await readProfile(paths.profile);
@@ -116,7 +126,10 @@ export async function planGc(request: GcRequest, deps: { nix: Nix; effects: Effe
     { keep: request.keep, keepSinceMs: request.keepSinceMs, now: deps.effects.now() },
     { current: profile.current, runningPath: runningSystem, bootedPath: bootedSystem, knownGood },
   );
-  const keptRoots = [...retention.kept.map((g) => g.storePath), ...[runningSystem, bootedSystem].filter((p) => p !== undefined)];
+  const keptRoots = [
+    ...retention.kept.map((g) => g.storePath),
+    ...[runningSystem, bootedSystem].filter((p) => p !== undefined),
+  ];
   const deletedRoots = retention.deleted.map((g) => g.storePath);
   let estimate: ReclaimEstimate = { paths: 0, bytes: 0 };
   if (deletedRoots.length > 0) {

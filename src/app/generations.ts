@@ -65,14 +65,20 @@ export async function listGenerations(
   if (roots.length > 0) {
     if (request.diff) {
       closures = await loadClosures(deps.nix, roots);
-      for (const [root, closure] of closures) sizes.set(root, closure.paths.reduce((sum, p) => sum + p.narSize, 0));
+      for (const [root, closure] of closures)
+        sizes.set(
+          root,
+          closure.paths.reduce((sum, p) => sum + p.narSize, 0),
+        );
     } else {
       for (const info of await deps.nix.pathInfo(roots, { closureSize: true })) {
         if (info.valid && info.closureSize !== undefined) sizes.set(info.path, info.closureSize);
       }
     }
   }
-  const facts = new Map(await Promise.all(roots.map(async (root) => [root, await readSystemFacts(root)] as const)));
+  const facts = new Map(
+    await Promise.all(roots.map(async (root) => [root, await readSystemFacts(root)] as const)),
+  );
 
   const generations = profile.generations.map((g): GenerationInfo => {
     const record = recordOf(state, paths.profile, g);
@@ -101,8 +107,16 @@ export async function listGenerations(
       const to = profile.generations[i];
       const before = from && closures.get(from.storePath);
       const after = to && closures.get(to.storePath);
-      if (from && to && before && after) diffs.push({ from: from.number, to: to.number, diff: diffClosures(before, after) });
+      if (from && to && before && after)
+        diffs.push({ from: from.number, to: to.number, diff: diffClosures(before, after) });
     }
   }
-  return { profile: paths.profile, current: profile.current, currentSystem, bootedSystem, generations, diffs };
+  return {
+    profile: paths.profile,
+    current: profile.current,
+    currentSystem,
+    bootedSystem,
+    generations,
+    diffs,
+  };
 }

@@ -18,7 +18,14 @@ export type HostEval =
 
 export type HostBuild =
   | { host: string; ok: true; drvPath: string; toplevel: string }
-  | { host: string; ok: false; stage: "eval" | "build"; error: string; logTail?: string | undefined; drvPath?: string | undefined };
+  | {
+      host: string;
+      ok: false;
+      stage: "eval" | "build";
+      error: string;
+      logTail?: string | undefined;
+      drvPath?: string | undefined;
+    };
 
 export interface HostSelection {
   include?: readonly string[] | undefined;
@@ -37,11 +44,17 @@ export function flakeAttr(flakeDir: string, attr: string): string {
 
 /** Names of `nixosConfigurations`, without evaluating any of them. */
 export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[]> {
-  const result = await nix.call(["eval", "--json", flakeAttr(flakeDir, "nixosConfigurations"), "--apply", "builtins.attrNames"], {
-    cwd: flakeDir,
-  });
+  const result = await nix.call(
+    ["eval", "--json", flakeAttr(flakeDir, "nixosConfigurations"), "--apply", "builtins.attrNames"],
+    {
+      cwd: flakeDir,
+    },
+  );
   if (result.exitCode !== 0) {
-    if (/does not provide attribute|nixosConfigurations/.test(result.stderr) && /attribute/.test(result.stderr)) {
+    if (
+      /does not provide attribute|nixosConfigurations/.test(result.stderr) &&
+      /attribute/.test(result.stderr)
+    ) {
       throw new InputError(`the flake in ${flakeDir} has no nixosConfigurations.`, {
         hint: "Ternix works on flakes that define nixosConfigurations.<host>.",
       });
@@ -58,20 +71,28 @@ export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[
 }
 
 /** Hosts to work on: the include list (all when empty), minus names matching the exclude pattern. */
-export function selectHosts(all: readonly string[], selection: HostSelection): { selected: string[]; skipped: string[] } {
+export function selectHosts(
+  all: readonly string[],
+  selection: HostSelection,
+): { selected: string[]; skipped: string[] } {
   const include = selection.include ?? [];
   const unknown = include.filter((h) => !all.includes(h));
   if (unknown.length > 0) {
-    throw new InputError(`unknown host${unknown.length > 1 ? "s" : ""}: ${unknown.map((h) => JSON.stringify(h)).join(", ")}`, {
-      hint: `Hosts in nixosConfigurations: ${all.map((h) => JSON.stringify(h)).join(", ") || "(none)"}.`,
-    });
+    throw new InputError(
+      `unknown host${unknown.length > 1 ? "s" : ""}: ${unknown.map((h) => JSON.stringify(h)).join(", ")}`,
+      {
+        hint: `Hosts in nixosConfigurations: ${all.map((h) => JSON.stringify(h)).join(", ") || "(none)"}.`,
+      },
+    );
   }
   let pattern: RegExp | undefined;
   if (selection.exclude) {
     try {
       pattern = new RegExp(selection.exclude);
     } catch {
-      throw new InputError(`the exclude pattern ${JSON.stringify(selection.exclude)} is not a valid regular expression.`);
+      throw new InputError(
+        `the exclude pattern ${JSON.stringify(selection.exclude)} is not a valid regular expression.`,
+      );
     }
   }
   const selected: string[] = [];
@@ -122,19 +143,28 @@ export interface EvalOptions {
  * throws is caught by tryEval; an uncatchable error fails its whole batch, which is then retried host
  * by host to find and report the culprit.
  */
-export async function evalToplevels(nix: Nix, flakeDir: string, hosts: readonly string[], options: EvalOptions = {}): Promise<Map<string, HostEval>> {
+export async function evalToplevels(
+  nix: Nix,
+  flakeDir: string,
+  hosts: readonly string[],
+  options: EvalOptions = {},
+): Promise<Map<string, HostEval>> {
   hosts.forEach(checkHostName);
   const result = new Map<string, HostEval>();
   const installable = flakeAttr(flakeDir, "nixosConfigurations");
   const evalBatch = async (batch: readonly string[]): Promise<void> => {
-    for (const host of batch) options.onEvent?.({ type: "host", host, state: "evaluating", side: options.side });
-    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression(batch)], { cwd: flakeDir });
+    for (const host of batch)
+      options.onEvent?.({ type: "host", host, state: "evaluating", side: options.side });
+    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression(batch)], {
+      cwd: flakeDir,
+    });
     if (run.exitCode === 0) {
       const data = JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string; error?: boolean }>;
       const caught: string[] = [];
       for (const host of batch) {
         const entry = data[host];
-        if (entry?.drv && entry.out) result.set(host, { host, ok: true, drvPath: entry.drv, outPath: entry.out });
+        if (entry?.drv && entry.out)
+          result.set(host, { host, ok: true, drvPath: entry.drv, outPath: entry.out });
         else caught.push(host);
       }
       // tryEval hides the message; evaluate the failed ones alone to get it.
@@ -149,9 +179,18 @@ export async function evalToplevels(nix: Nix, flakeDir: string, hosts: readonly 
     for (const host of batch) result.set(host, await evalAlone(host));
   };
   const evalAlone = async (host: string): Promise<HostEval> => {
-    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression([host]).replace("builtins.tryEval", "(x: { success = true; value = x; })")], {
-      cwd: flakeDir,
-    });
+    const run = await nix.call(
+      [
+        "eval",
+        "--json",
+        installable,
+        "--apply",
+        toplevelsExpression([host]).replace("builtins.tryEval", "(x: { success = true; value = x; })"),
+      ],
+      {
+        cwd: flakeDir,
+      },
+    );
     if (run.exitCode === 0) {
       const entry = (JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string }>)[host];
       if (entry?.drv && entry.out) return { host, ok: true, drvPath: entry.drv, outPath: entry.out };
@@ -166,11 +205,22 @@ export async function evalToplevels(nix: Nix, flakeDir: string, hosts: readonly 
 export function evalErrorLine(stderr: string): string {
   const lines = stderr.split("\n");
   const index = lines.findIndex((l) => /^\s*error:/.test(l));
-  if (index < 0) return lines.filter((l) => l.trim()).slice(-1)[0]?.trim() ?? "evaluation failed";
+  if (index < 0)
+    return (
+      lines
+        .filter((l) => l.trim())
+        .slice(-1)[0]
+        ?.trim() ?? "evaluation failed"
+    );
   const first = (lines[index] as string).replace(/^\s*error:\s*/, "").trim();
   if (first !== "") return first;
   // Newer Nix prints the message on the following lines after a bare `error:`.
-  return lines.slice(index + 1).find((l) => l.trim() && !l.trim().startsWith("…"))?.trim() ?? "evaluation failed";
+  return (
+    lines
+      .slice(index + 1)
+      .find((l) => l.trim() && !l.trim().startsWith("…"))
+      ?.trim() ?? "evaluation failed"
+  );
 }
 
 export interface BuildOptions {
@@ -191,7 +241,11 @@ async function exists(path: string): Promise<boolean> {
  * Build every evaluated host in ONE `nix build --keep-going`, rooted under `rootDir`. Hosts whose
  * toplevel did not appear get the log tail of the failed derivations in their closure.
  */
-export async function buildToplevels(nix: Nix, evals: ReadonlyMap<string, HostEval>, options: BuildOptions): Promise<Map<string, HostBuild>> {
+export async function buildToplevels(
+  nix: Nix,
+  evals: ReadonlyMap<string, HostEval>,
+  options: BuildOptions,
+): Promise<Map<string, HostBuild>> {
   const result = new Map<string, HostBuild>();
   const toBuild: Extract<HostEval, { ok: true }>[] = [];
   for (const e of evals.values()) {
@@ -200,9 +254,13 @@ export async function buildToplevels(nix: Nix, evals: ReadonlyMap<string, HostEv
   }
   if (toBuild.length === 0) return result;
   await mkdir(options.rootDir, { recursive: true });
-  for (const e of toBuild) options.onEvent?.({ type: "host", host: e.host, state: "building", side: options.side });
+  for (const e of toBuild)
+    options.onEvent?.({ type: "host", host: e.host, state: "building", side: options.side });
   const installables = [...new Set(toBuild.map((e) => nix.drvInstallable(e.drvPath)))];
-  const outcome = await nix.build(installables, { keepGoing: true, outLink: join(options.rootDir, "result") });
+  const outcome = await nix.build(installables, {
+    keepGoing: true,
+    outLink: join(options.rootDir, "result"),
+  });
 
   const built = await Promise.all(toBuild.map(async (e) => ({ e, ok: await exists(e.outPath) })));
   const failedBlocks = outcome.ok ? [] : parseBuildFailures(outcome.stderr);
@@ -217,7 +275,9 @@ export async function buildToplevels(nix: Nix, evals: ReadonlyMap<string, HostEv
   const requisites = await Promise.all(
     failedHosts.map(async (e) => {
       // nix-store, not `nix path-info`: before Nix 2.15 a bare .drv installable meant its outputs.
-      const r = await nix.nixStore("querying the host's derivations failed", nixStoreRequisitesArgs([e.drvPath])).catch(() => undefined);
+      const r = await nix
+        .nixStore("querying the host's derivations failed", nixStoreRequisitesArgs([e.drvPath]))
+        .catch(() => undefined);
       return new Set((r?.stdout ?? "").split("\n").filter(Boolean));
     }),
   );
@@ -231,8 +291,13 @@ export async function buildToplevels(nix: Nix, evals: ReadonlyMap<string, HostEv
     const mine = failedBlocks.filter((b) => inClosure.has(b.drvPath) || b.drvPath === e.drvPath);
     const blocks = mine.length > 0 ? mine : failedBlocks;
     const first = blocks[0];
-    const error = first ? `${first.drvPath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, "")} failed to build` : "build failed";
-    const logTail = blocks.length > 0 ? blocks.map((b) => `${b.header}\n${b.log.join("\n")}`).join("\n") : outcome.stderr.split("\n").slice(-20).join("\n");
+    const error = first
+      ? `${first.drvPath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, "")} failed to build`
+      : "build failed";
+    const logTail =
+      blocks.length > 0
+        ? blocks.map((b) => `${b.header}\n${b.log.join("\n")}`).join("\n")
+        : outcome.stderr.split("\n").slice(-20).join("\n");
     result.set(e.host, { host: e.host, ok: false, stage: "build", error, logTail, drvPath: e.drvPath });
     options.onEvent?.({ type: "host", host: e.host, state: "failed", side: options.side, detail: error });
   }

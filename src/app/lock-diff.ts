@@ -31,7 +31,10 @@ export async function lockDiff(request: LockDiffRequest, git: Git): Promise<Lock
   let flake: FlakeLocation | undefined;
   const getFlake = async () => (flake ??= await locateFlake(request.flakeDir, request.cwd, git));
   const before = await loadSide(request.old ?? "HEAD", request.cwd, getFlake, git);
-  const after = request.new === undefined ? await workingTree(await getFlake()) : await loadSide(request.new, request.cwd, getFlake, git);
+  const after =
+    request.new === undefined
+      ? await workingTree(await getFlake())
+      : await loadSide(request.new, request.cwd, getFlake, git);
   return { before, after, diff: diffLocks(before.lock, after.lock) };
 }
 
@@ -59,9 +62,12 @@ export async function loadSide(
   }
   const flake = await getFlake();
   if (flake.gitRoot === undefined || flake.lockPathInRepo === undefined) {
-    throw new InputError(`${spec} is not a file, and ${flake.dir} is not in a git repository to look it up as a revision.`, {
-      hint: "Pass two lock files, or run inside the flake's git repository.",
-    });
+    throw new InputError(
+      `${spec} is not a file, and ${flake.dir} is not in a git repository to look it up as a revision.`,
+      {
+        hint: "Pass two lock files, or run inside the flake's git repository.",
+      },
+    );
   }
   if (!(await git.isRevision(flake.gitRoot, spec))) {
     throw new InputError(`${spec} is neither a lock file nor a git revision.`, {

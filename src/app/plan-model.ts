@@ -45,4 +45,3 @@ export interface PlanResult {
   lockState: "updated" | "restored" | "untouched";
   timings: Record<string, number>;
 }
-

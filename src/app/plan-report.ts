@@ -293,7 +293,7 @@ function inputDiffFromJson(i: InputDiffJson): InputDiff {
     followsChange: opt(i.followsChange),
     flakeChange: i.flakeChange ?? undefined,
     compareUrl: i.compareUrl ?? undefined,
-  }) as InputDiff;
+  });
 }
 
 function lockedInputFromJson(i: LockedInputJson): LockedInput {
@@ -323,7 +323,7 @@ function lockedInputFromJson(i: LockedInputJson): LockedInput {
     lastModified: date(i.lastModified),
     narHash: i.narHash ?? undefined,
     revCount: i.revCount ?? undefined,
-  }) as LockedInput;
+  });
 }
 
 function hostBuildFromJson(host: string, b: HostBuildJson): HostBuild {

@@ -77,25 +77,36 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     let afterText: string;
     if (request.skipUpdate) {
       if (flake.gitRoot === undefined || flake.lockPathInRepo === undefined) {
-        throw new InputError("--skip-update compares with the lock at HEAD, but the flake is not in a git repository.", {
-          hint: "Run without --skip-update, or commit the flake to git.",
-        });
+        throw new InputError(
+          "--skip-update compares with the lock at HEAD, but the flake is not in a git repository.",
+          {
+            hint: "Run without --skip-update, or commit the flake to git.",
+          },
+        );
       }
       const head = await deps.git.showFile(flake.gitRoot, "HEAD", flake.lockPathInRepo);
       if (head === undefined) {
-        throw new InputError("flake.lock is not committed at HEAD, so --skip-update has nothing to compare with.", {
-          hint: "Commit flake.lock first, or run without --skip-update.",
-        });
+        throw new InputError(
+          "flake.lock is not committed at HEAD, so --skip-update has nothing to compare with.",
+          {
+            hint: "Commit flake.lock first, or run without --skip-update.",
+          },
+        );
       }
       beforeText = head;
       afterText = originalText;
     } else {
-      phase(request.inputs.length > 0 ? `Updating ${request.inputs.join(", ")}…` : "Updating all flake inputs…");
+      phase(
+        request.inputs.length > 0 ? `Updating ${request.inputs.join(", ")}…` : "Updating all flake inputs…",
+      );
       await timed("update", () => nix.flakeUpdate(flake.dir, request.inputs, flake.dir));
       beforeText = originalText;
       afterText = await readLockText(flake);
     }
-    const lockDiff = diffLocks(parseFlakeLock(beforeText, `${flake.lockPath} (before)`), parseFlakeLock(afterText, flake.lockPath));
+    const lockDiff = diffLocks(
+      parseFlakeLock(beforeText, `${flake.lockPath} (before)`),
+      parseFlakeLock(afterText, flake.lockPath),
+    );
     const base = {
       flakeDir: flake.dir,
       mode: request.skipUpdate ? ("skip-update" as const) : ("update" as const),
@@ -121,13 +132,21 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     }
     const events = effects.onEvent;
     phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
-    const beforeEval = await timed("evalBefore", () => evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }));
-    const before = await timed("buildBefore", () => buildToplevels(nix, beforeEval, { rootDir: join(rootDir, "before"), onEvent: events, side: "before" }));
+    const beforeEval = await timed("evalBefore", () =>
+      evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }),
+    );
+    const before = await timed("buildBefore", () =>
+      buildToplevels(nix, beforeEval, { rootDir: join(rootDir, "before"), onEvent: events, side: "before" }),
+    );
 
     await setLock(afterText);
     phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the updated lock…`);
-    const afterEval = await timed("evalAfter", () => evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }));
-    const after = await timed("buildAfter", () => buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }));
+    const afterEval = await timed("evalAfter", () =>
+      evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }),
+    );
+    const after = await timed("buildAfter", () =>
+      buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }),
+    );
 
     // Only hosts whose toplevel moved need their closures; one query per side.
     const moved = selected.filter((h) => {
@@ -138,8 +157,14 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     phase("Comparing closures…");
     const hosts = await timed("diff", async () => {
       const [beforeClosures, afterClosures] = await Promise.all([
-        loadClosures(nix, moved.map((h) => okToplevel(before.get(h)))),
-        loadClosures(nix, moved.map((h) => okToplevel(after.get(h)))),
+        loadClosures(
+          nix,
+          moved.map((h) => okToplevel(before.get(h))),
+        ),
+        loadClosures(
+          nix,
+          moved.map((h) => okToplevel(after.get(h))),
+        ),
       ]);
       return selected.map((host): HostPlan => {
         const b = before.get(host) as HostBuild;
@@ -157,7 +182,9 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
         return { host, status: "failing", before: b, after: a };
       });
     });
-    for (const h of hosts) if (h.status === "changed" || h.status === "unchanged") events({ type: "host", host: h.host, state: h.status });
+    for (const h of hosts)
+      if (h.status === "changed" || h.status === "unchanged")
+        events({ type: "host", host: h.host, state: h.status });
 
     if (request.keepResults !== undefined) await keepResults(nix, request.keepResults, hosts);
 
@@ -194,7 +221,9 @@ const statusOrder: Record<HostStatus, number> = { broken: 0, changed: 1, fixed: 
 
 /** Broken hosts first (what a reviewer must see), then changed, then the rest; by name within each. */
 export function orderHosts(hosts: HostPlan[]): HostPlan[] {
-  return [...hosts].sort((a, b) => statusOrder[a.status] - statusOrder[b.status] || a.host.localeCompare(b.host));
+  return [...hosts].sort(
+    (a, b) => statusOrder[a.status] - statusOrder[b.status] || a.host.localeCompare(b.host),
+  );
 }
 
 /** A file name for a host: anything outside [A-Za-z0-9._-] percent-encoded, no leading dot. */
@@ -202,7 +231,9 @@ export function hostFileName(host: string): string {
   const encoded = Array.from(new TextEncoder().encode(host))
     .map((byte) => {
       const ch = String.fromCharCode(byte);
-      return /[A-Za-z0-9_-]/.test(ch) || (ch === "." && byte !== 0) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      return /[A-Za-z0-9_-]/.test(ch) || (ch === "." && byte !== 0)
+        ? ch
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
     })
     .join("");
   return encoded.startsWith(".") ? `%2E${encoded.slice(1)}` : encoded;
@@ -220,7 +251,13 @@ async function keepResults(nix: Nix, dir: string, hosts: readonly HostPlan[]): P
       if (!build.ok) continue;
       const link = join(dir, `${hostFileName(h.host)}.${side}`);
       await rm(link, { force: true });
-      await nix.nixStore(`keeping the result for ${h.host} failed`, ["--realise", build.toplevel, "--add-root", link, "--indirect"]);
+      await nix.nixStore(`keeping the result for ${h.host} failed`, [
+        "--realise",
+        build.toplevel,
+        "--add-root",
+        link,
+        "--indirect",
+      ]);
     }
   }
 }

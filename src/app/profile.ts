@@ -4,11 +4,7 @@
  */
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import {
-  profileDeleteGenerationsArgs,
-  profileSetArgs,
-  profileSwitchGenerationArgs,
-} from "../nix/args.js";
+import { profileDeleteGenerationsArgs, profileSetArgs, profileSwitchGenerationArgs } from "../nix/args.js";
 import type { Nix } from "../nix/nix.js";
 import {
   currentGenerationOf,
@@ -40,7 +36,10 @@ export async function readProfile(profile: string): Promise<ProfileState> {
       const number = generationNumberOf(name, entry);
       if (number === undefined) return;
       const link = join(dir, entry);
-      const [target, stat] = await Promise.all([readlink(link).catch(() => undefined), lstat(link).catch(() => undefined)]);
+      const [target, stat] = await Promise.all([
+        readlink(link).catch(() => undefined),
+        lstat(link).catch(() => undefined),
+      ]);
       if (target === undefined || stat === undefined) return;
       generations.push({ number, link, storePath: target, createdAt: stat.mtime });
     }),
@@ -61,15 +60,23 @@ export async function storePathOfLink(path: string): Promise<string | undefined>
 export async function addGeneration(nix: Nix, profile: string, storePath: string): Promise<number> {
   await nix.nixEnv("adding the system generation failed", profileSetArgs(profile, storePath));
   const state = await readProfile(profile);
-  if (state.current === undefined) throw new Error(`${profile} has no current generation after nix-env --set`);
+  if (state.current === undefined)
+    throw new Error(`${profile} has no current generation after nix-env --set`);
   return state.current;
 }
 
 export async function switchGeneration(nix: Nix, profile: string, generation: number): Promise<void> {
-  await nix.nixEnv(`switching the profile to generation ${generation} failed`, profileSwitchGenerationArgs(profile, generation));
+  await nix.nixEnv(
+    `switching the profile to generation ${generation} failed`,
+    profileSwitchGenerationArgs(profile, generation),
+  );
 }
 
-export async function deleteGenerations(nix: Nix, profile: string, generations: readonly number[]): Promise<void> {
+export async function deleteGenerations(
+  nix: Nix,
+  profile: string,
+  generations: readonly number[],
+): Promise<void> {
   if (generations.length === 0) return;
   await nix.nixEnv("deleting generations failed", profileDeleteGenerationsArgs(profile, generations));
 }

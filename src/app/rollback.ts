@@ -28,7 +28,10 @@ export async function rollbackSystem(
 ): Promise<RollbackResult> {
   const { paths } = request;
   await requireSystemAccess(paths, deps.system, "rollback", request.argv);
-  const lock = await acquireApplyLock({ path: lockFilePath(paths), command: "rollback", wait: request.wait }, deps);
+  const lock = await acquireApplyLock(
+    { path: lockFilePath(paths), command: "rollback", wait: request.wait },
+    deps,
+  );
   try {
     const profile = await readProfile(paths.profile);
     const numbers = profile.generations.map((g) => g.number).join(", ") || "(none)";
@@ -36,21 +39,31 @@ export async function rollbackSystem(
     if (request.to !== undefined) {
       target = findGeneration(profile.generations, request.to);
       if (target === undefined) {
-        throw new UsageError(`${paths.profile} has no generation ${request.to}.`, { hint: `Generations: ${numbers} (\`ternix generations\`).` });
+        throw new UsageError(`${paths.profile} has no generation ${request.to}.`, {
+          hint: `Generations: ${numbers} (\`ternix generations\`).`,
+        });
       }
     } else {
       if (profile.current === undefined) {
-        throw new UsageError(`${paths.profile} has no current generation to roll back from.`, { hint: "Run `ternix switch` first." });
+        throw new UsageError(`${paths.profile} has no current generation to roll back from.`, {
+          hint: "Run `ternix switch` first.",
+        });
       }
       target = previousGeneration(profile.generations, profile.current);
       if (target === undefined) {
-        throw new UsageError(`generation ${profile.current} is the oldest of ${paths.profile}; there is nothing to roll back to.`, {
-          hint: `Generations: ${numbers}.`,
-        });
+        throw new UsageError(
+          `generation ${profile.current} is the oldest of ${paths.profile}; there is nothing to roll back to.`,
+          {
+            hint: `Generations: ${numbers}.`,
+          },
+        );
       }
     }
     await requireNixosSystem(target.storePath);
-    deps.effects.onEvent({ type: "phase", message: `Switching ${paths.profile} to generation ${target.number}…` });
+    deps.effects.onEvent({
+      type: "phase",
+      message: `Switching ${paths.profile} to generation ${target.number}…`,
+    });
     await switchGeneration(deps.nix, paths.profile, target.number);
     deps.effects.onEvent({ type: "phase", message: "Activating (switch-to-configuration switch)…" });
     const activation = await activate(target.storePath, "switch", deps);

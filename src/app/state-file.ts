@@ -29,7 +29,10 @@ export async function saveState(paths: SystemPaths, state: SystemState): Promise
 }
 
 /** Load, change and save in one step (callers hold the apply lock). */
-export async function updateState(paths: SystemPaths, change: (state: SystemState) => SystemState): Promise<SystemState> {
+export async function updateState(
+  paths: SystemPaths,
+  change: (state: SystemState) => SystemState,
+): Promise<SystemState> {
   const next = change(await loadState(paths));
   await saveState(paths, next);
   return next;

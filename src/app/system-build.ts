@@ -17,7 +17,11 @@ import { evalErrorLine, flakeAttr } from "./hosts.js";
 export const SYSTEM_FLAKE_DIR = "/etc/nixos";
 
 /** The flake to build from: `--flake DIR`, else the one around `cwd`, else /etc/nixos. */
-export async function locateSystemFlake(dirArg: string | undefined, cwd: string, git: Git): Promise<FlakeLocation> {
+export async function locateSystemFlake(
+  dirArg: string | undefined,
+  cwd: string,
+  git: Git,
+): Promise<FlakeLocation> {
   if (dirArg !== undefined) return locateFlake(dirArg, cwd, git);
   try {
     return await locateFlake(undefined, cwd, git);
@@ -39,7 +43,10 @@ export function resolveHostName(arg: string | undefined, machineHostName: string
   const check = checkHostName(name);
   if (!check.ok) {
     throw new UsageError(`invalid host name: ${check.reason}.`, {
-      hint: arg === undefined ? "This machine's host name cannot be used; name the host: `ternix switch HOST`." : "Name a host of the flake's nixosConfigurations.",
+      hint:
+        arg === undefined
+          ? "This machine's host name cannot be used; name the host: `ternix switch HOST`."
+          : "Name a host of the flake's nixosConfigurations.",
     });
   }
   return check.name;
@@ -52,16 +59,25 @@ export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: str
     { cwd: flake.dir },
   );
   if (result.exitCode !== 0) {
-    throw new NixError(`evaluating ${host}'s system failed: ${evalErrorLine(result.stderr)}`, result.argv, result.exitCode, result.stderr, {
-      hint: "Nothing was changed. Fix the evaluation error (run with --verbose for Nix's output).",
-    });
+    throw new NixError(
+      `evaluating ${host}'s system failed: ${evalErrorLine(result.stderr)}`,
+      result.argv,
+      result.exitCode,
+      result.stderr,
+      {
+        hint: "Nothing was changed. Fix the evaluation error (run with --verbose for Nix's output).",
+      },
+    );
   }
   const lookup = JSON.parse(result.stdout) as ToplevelLookup;
   if (!lookup.found) {
     const names = lookup.names.map((n) => JSON.stringify(n)).join(", ") || "(none)";
-    throw new InputError(`the flake in ${flake.dir} has no host ${JSON.stringify(host)} in nixosConfigurations.`, {
-      hint: `Hosts there: ${names}. Name one as the HOST argument.`,
-    });
+    throw new InputError(
+      `the flake in ${flake.dir} has no host ${JSON.stringify(host)} in nixosConfigurations.`,
+      {
+        hint: `Hosts there: ${names}. Name one as the HOST argument.`,
+      },
+    );
   }
   return lookup.drvPath;
 }
@@ -76,7 +92,12 @@ export interface BuiltSystem {
 }
 
 /** Evaluate and build `host`'s toplevel. A failed build throws and changes nothing. */
-export async function buildHostSystem(nix: Nix, flake: FlakeLocation, host: string, effects: Effects): Promise<BuiltSystem> {
+export async function buildHostSystem(
+  nix: Nix,
+  flake: FlakeLocation,
+  host: string,
+  effects: Effects,
+): Promise<BuiltSystem> {
   effects.onEvent({ type: "phase", message: `Evaluating ${host}…` });
   const drvPath = await evalHostToplevel(nix, flake, host);
   effects.onEvent({ type: "phase", message: `Building ${host}…` });
@@ -92,9 +113,15 @@ export async function buildHostSystem(nix: Nix, flake: FlakeLocation, host: stri
     const outcome = await nix.build([nix.drvInstallable(drvPath)], { outLink: join(rootDir, "result") });
     const storePath = outcome.results[0]?.outputs.out;
     if (!outcome.ok || storePath === undefined) {
-      throw new NixError(`building ${host}'s system failed: ${evalErrorLine(outcome.stderr)}`, ["nix", "build", drvPath], outcome.exitCode, outcome.stderr, {
-        hint: "Nothing was changed: the profile and the running system are as they were. Run with --verbose for the build log.",
-      });
+      throw new NixError(
+        `building ${host}'s system failed: ${evalErrorLine(outcome.stderr)}`,
+        ["nix", "build", drvPath],
+        outcome.exitCode,
+        outcome.stderr,
+        {
+          hint: "Nothing was changed: the profile and the running system are as they were. Run with --verbose for the build log.",
+        },
+      );
     }
     return { host, drvPath, storePath, release: releaseOnce };
   } catch (error) {

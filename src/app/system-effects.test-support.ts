@@ -30,13 +30,26 @@ export function fakeEffects(
   const run: Run = (command, args) => {
     calls.push([command, ...args]);
     const partial = options.run?.(command, args) ?? {};
-    return Promise.resolve({ argv: [command, ...args], exitCode: 0, signal: null, stdout: "", stderr: "", ...partial });
+    return Promise.resolve({
+      argv: [command, ...args],
+      exitCode: 0,
+      signal: null,
+      stdout: "",
+      stderr: "",
+      ...partial,
+    });
   };
   return {
     events,
     sleeps,
     calls,
-    effects: { run, now: () => new Date(clock), onEvent: (e) => events.push(e), env: {}, cleanup: new Cleanup() },
+    effects: {
+      run,
+      now: () => new Date(clock),
+      onEvent: (e) => events.push(e),
+      env: {},
+      cleanup: new Cleanup(),
+    },
     system: {
       isRoot: () => options.isRoot ?? true,
       canWrite: (dir) => Promise.resolve(options.writable?.(dir) ?? true),

@@ -30,17 +30,24 @@ describe("requireSystemAccess", () => {
   const paths = systemPaths(defaultConfig(), {}, "/");
 
   it("root may", async () => {
-    await expect(requireSystemAccess(paths, fakeEffects({ isRoot: true, writable: () => false }).system, "switch")).resolves.toBeUndefined();
+    await expect(
+      requireSystemAccess(paths, fakeEffects({ isRoot: true, writable: () => false }).system, "switch"),
+    ).resolves.toBeUndefined();
   });
 
   it("a user who can write the profile and state directories may (tests)", async () => {
-    await expect(requireSystemAccess(paths, fakeEffects({ isRoot: false, writable: () => true }).system, "switch")).resolves.toBeUndefined();
+    await expect(
+      requireSystemAccess(paths, fakeEffects({ isRoot: false, writable: () => true }).system, "switch"),
+    ).resolves.toBeUndefined();
   });
 
   it("anyone else is told to use sudo, with their command line", async () => {
-    const error = await requireSystemAccess(paths, fakeEffects({ isRoot: false, writable: () => false }).system, "switch", ["switch", "web", "--yes"]).catch(
-      (e: unknown) => e as Error & { hint?: string },
-    );
+    const error = await requireSystemAccess(
+      paths,
+      fakeEffects({ isRoot: false, writable: () => false }).system,
+      "switch",
+      ["switch", "web", "--yes"],
+    ).catch((e: unknown) => e as Error & { hint?: string });
     expect(error?.message).toContain("`ternix switch` needs root");
     expect(error?.message).toContain("/nix/var/nix/profiles/system");
     expect(error?.hint).toContain("sudo ternix switch web --yes");

@@ -51,10 +51,16 @@ export async function requireSystemAccess(
 ): Promise<void> {
   if (system.isRoot()) return;
   const profileDir = join(paths.profile, "..");
-  const [profileOk, stateOk] = await Promise.all([system.canWrite(profileDir), system.canWrite(paths.stateDir)]);
+  const [profileOk, stateOk] = await Promise.all([
+    system.canWrite(profileDir),
+    system.canWrite(paths.stateDir),
+  ]);
   if (profileOk && stateOk) return;
   const what = profileOk ? `the state directory ${paths.stateDir}` : `the system profile ${paths.profile}`;
-  throw new TernixError(`\`ternix ${command}\` needs root: it changes ${what}${command === "gc" ? "" : " and activates the system"}.`, {
-    hint: `Re-run it with sudo: \`${formatArgv(["sudo", "ternix", ...argv])}\` (\`ternix build\` needs no root).`,
-  });
+  throw new TernixError(
+    `\`ternix ${command}\` needs root: it changes ${what}${command === "gc" ? "" : " and activates the system"}.`,
+    {
+      hint: `Re-run it with sudo: \`${formatArgv(["sudo", "ternix", ...argv])}\` (\`ternix build\` needs no root).`,
+    },
+  );
 }

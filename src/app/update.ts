@@ -115,7 +115,10 @@ async function lockInCopy(request: UpdateRequest, deps: UpdateDeps): Promise<str
   const copy = await copyFlake(request.flake, deps.git);
   const unregister = deps.effects.cleanup.add(() => copy.remove());
   try {
-    deps.effects.onEvent({ type: "phase", message: `${updatingMessage(request.inputs)} (dry run, in a copy)` });
+    deps.effects.onEvent({
+      type: "phase",
+      message: `${updatingMessage(request.inputs)} (dry run, in a copy)`,
+    });
     await deps.nix.flakeUpdate(copy.dir, request.inputs, copy.dir);
     return await readFile(join(copy.dir, "flake.lock"), "utf8");
   } finally {

@@ -84,14 +84,18 @@ function renderPreview(preview: ApplyPreview, color: boolean): string {
 
 function outcomeText(result: ApplyResult, s: ReturnType<typeof createStyle>): string {
   const gen = result.generation === undefined ? "" : ` (generation ${result.generation})`;
-  const reboot = result.preview.diff?.needsReboot ? " A reboot is recommended: the kernel or boot setup changed." : "";
+  const reboot = result.preview.diff?.needsReboot
+    ? " A reboot is recommended: the kernel or boot setup changed."
+    : "";
   switch (result.outcome) {
     case "built":
       return "";
     case "aborted":
       return "Aborted; nothing was changed.";
     case "tested":
-      return s.green(`${result.preview.host} is active now; the boot default is unchanged. \`ternix switch\` makes it stick.`);
+      return s.green(
+        `${result.preview.host} is active now; the boot default is unchanged. \`ternix switch\` makes it stick.`,
+      );
     case "switched": {
       const commit =
         result.commit === undefined
@@ -99,17 +103,26 @@ function outcomeText(result: ApplyResult, s: ReturnType<typeof createStyle>): st
           : result.commit.sha === undefined
             ? " flake.lock had nothing to commit."
             : ` Committed flake.lock as ${result.commit.sha.slice(0, 12)}.`;
-      return s.green(`Switched ${result.preview.host}${gen}; all checks passed, recorded as known good.${commit}${reboot}`);
+      return s.green(
+        `Switched ${result.preview.host}${gen}; all checks passed, recorded as known good.${commit}${reboot}`,
+      );
     }
     case "boot-default":
       return `${result.preview.host}${gen} is the boot default. Reboot to use it.`;
     case "rolled-back": {
       const to = result.rolledBackTo;
-      const where = to?.generation !== undefined ? `generation ${to.generation}` : (to?.storePath ?? "the previous system");
-      return s.red(`A check failed; rolled back to ${where}.${result.generation !== undefined ? ` Generation ${result.generation} stays in the profile, marked failed.` : ""}`);
+      const where =
+        to?.generation !== undefined
+          ? `generation ${to.generation}`
+          : (to?.storePath ?? "the previous system");
+      return s.red(
+        `A check failed; rolled back to ${where}.${result.generation !== undefined ? ` Generation ${result.generation} stays in the profile, marked failed.` : ""}`,
+      );
     }
     case "checks-failed":
-      return s.red(`A check failed; ${result.preview.host}${gen} was left active (no rollback). \`ternix rollback\` goes back.`);
+      return s.red(
+        `A check failed; ${result.preview.host}${gen} was left active (no rollback). \`ternix rollback\` goes back.`,
+      );
   }
 }
 

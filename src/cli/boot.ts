@@ -6,12 +6,18 @@ import { addSystemPathOptions, flakeOption, waitOption } from "./system-context.
 export const registerBoot: RegisterCommand = (program, runtime) => {
   const command = program
     .command("boot")
-    .description("Build, add the generation and make it the boot default (switch-to-configuration boot); active after a reboot")
+    .description(
+      "Build, add the generation and make it the boot default (switch-to-configuration boot); active after a reboot",
+    )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
     .option("-y, --yes", "don't ask first")
     .addOption(waitOption());
   addSystemPathOptions(command)
     .addHelpText("after", APPLY_EXIT_CODES)
-    .action(action(async (host: string | undefined, options: ApplyOptions) => runApply("boot", host, options, runtime(), program)));
+    .action(
+      action(async (host: string | undefined, options: ApplyOptions) =>
+        runApply("boot", host, options, runtime(), program),
+      ),
+    );
 };

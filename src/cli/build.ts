@@ -6,10 +6,19 @@ import { flakeOption } from "./system-context.js";
 export const registerBuild: RegisterCommand = (program, runtime) => {
   program
     .command("build")
-    .description("Build this machine's system (or HOST's) and show the package diff against the running system")
+    .description(
+      "Build this machine's system (or HOST's) and show the package diff against the running system",
+    )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
-    .option("--current-system <path>", "the running system's link to compare with (default /run/current-system)")
+    .option(
+      "--current-system <path>",
+      "the running system's link to compare with (default /run/current-system)",
+    )
     .addHelpText("after", "\nNeeds no root: nothing on the machine changes.")
-    .action(action(async (host: string | undefined, options: ApplyOptions) => runApply("build", host, options, runtime(), program)));
+    .action(
+      action(async (host: string | undefined, options: ApplyOptions) =>
+        runApply("build", host, options, runtime(), program),
+      ),
+    );
 };

@@ -8,25 +8,35 @@ import { action, type RegisterCommand } from "./command.js";
 export const registerDiff: RegisterCommand = (program, runtime) => {
   program
     .command("diff")
-    .description("Show the package diff between two system closures (store paths, result links, generations, /run/current-system)")
+    .description(
+      "Show the package diff between two system closures (store paths, result links, generations, /run/current-system)",
+    )
     .argument("<before>", "the old closure")
     .argument("<after>", "the new closure")
-    .addOption(new Option("--format <format>", "report format").choices(["text", "markdown", "json"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "report format").choices(["text", "markdown", "json"]).default("text"),
+    )
     .option("--json", "same as --format json")
     .action(
-      action(async (before: string, after: string, options: { format: "text" | "markdown" | "json"; json?: boolean }) => {
-        const rt = runtime();
-        const nix = await rt.nix();
-        const result = await diffSystems({ before, after, cwd: rt.cwd }, nix);
-        const format = options.json ? "json" : options.format;
-        rt.output.stdout(
-          format === "json"
-            ? JSON.stringify(toClosureDiffJson(result.diff), null, 2)
-            : format === "markdown"
-              ? renderClosureDiffMarkdown(result.diff)
-              : renderClosureDiffText(result.diff, { color: rt.output.color }),
-        );
-        return ExitCode.ok;
-      }),
+      action(
+        async (
+          before: string,
+          after: string,
+          options: { format: "text" | "markdown" | "json"; json?: boolean },
+        ) => {
+          const rt = runtime();
+          const nix = await rt.nix();
+          const result = await diffSystems({ before, after, cwd: rt.cwd }, nix);
+          const format = options.json ? "json" : options.format;
+          rt.output.stdout(
+            format === "json"
+              ? JSON.stringify(toClosureDiffJson(result.diff), null, 2)
+              : format === "markdown"
+                ? renderClosureDiffMarkdown(result.diff)
+                : renderClosureDiffText(result.diff, { color: rt.output.color }),
+          );
+          return ExitCode.ok;
+        },
+      ),
     );
 };

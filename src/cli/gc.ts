@@ -7,7 +7,15 @@ import { formatSize } from "../report/closure.js";
 import { renderGcPlanText } from "../report/system.js";
 import { action, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
-import { addSystemPathOptions, commandLine, flakeOption, parseCount, systemContext, waitOption, type SystemPathOptions } from "./system-context.js";
+import {
+  addSystemPathOptions,
+  commandLine,
+  flakeOption,
+  parseCount,
+  systemContext,
+  waitOption,
+  type SystemPathOptions,
+} from "./system-context.js";
 
 interface GcOptions extends SystemPathOptions {
   keep?: number;
@@ -20,16 +28,22 @@ interface GcOptions extends SystemPathOptions {
 export const registerGc: RegisterCommand = (program, runtime) => {
   const command = program
     .command("gc")
-    .description("Delete system generations outside the retention (never the current, booted or newest known-good one), then collect garbage")
+    .description(
+      "Delete system generations outside the retention (never the current, booted or newest known-good one), then collect garbage",
+    )
     .option("--keep <n>", "keep the newest N generations (default 5, config gc.keep)", parseCount("--keep"))
-    .option("--keep-since <duration>", "also keep generations younger than this, e.g. 14d (config gc.keep-since)", (v) => {
-      try {
-        parseDuration(v);
-      } catch {
-        throw new InvalidArgumentError("use a duration like 12h, 14d or 2w.");
-      }
-      return v;
-    })
+    .option(
+      "--keep-since <duration>",
+      "also keep generations younger than this, e.g. 14d (config gc.keep-since)",
+      (v) => {
+        try {
+          parseDuration(v);
+        } catch {
+          throw new InvalidArgumentError("use a duration like 12h, 14d or 2w.");
+        }
+        return v;
+      },
+    )
     .option("--dry-run", "show what would be deleted and roughly how much space it frees; delete nothing")
     .option("--no-collect", "only delete generations; leave `nix-store --gc` to a timer (nix.gc)")
     .option("--optimise", "deduplicate the store afterwards (nix-store --optimise)")
@@ -63,8 +77,14 @@ export const registerGc: RegisterCommand = (program, runtime) => {
       ).finally(() => progress.done());
       if (!dryRun) {
         const lines: string[] = [];
-        if (result.deleted.length > 0) lines.push(`Deleted generation${result.deleted.length > 1 ? "s" : ""} ${result.deleted.join(", ")}.`);
-        if (result.collected) lines.push(`Garbage collection: ${result.collected.paths} store paths deleted, ${formatSize(result.collected.bytes, false)} freed.`);
+        if (result.deleted.length > 0)
+          lines.push(
+            `Deleted generation${result.deleted.length > 1 ? "s" : ""} ${result.deleted.join(", ")}.`,
+          );
+        if (result.collected)
+          lines.push(
+            `Garbage collection: ${result.collected.paths} store paths deleted, ${formatSize(result.collected.bytes, false)} freed.`,
+          );
         else if (result.collectedRan) lines.push("Garbage collection done.");
         if (result.optimised) lines.push("Store optimised.");
         if (lines.length > 0) rt.output.stdout(lines.join("\n"));

@@ -3,12 +3,19 @@ import { listGenerations } from "../app/generations.js";
 import { ExitCode } from "../errors.js";
 import { renderGenerationsText, toGenerationsJson } from "../report/system.js";
 import { action, type RegisterCommand } from "./command.js";
-import { addSystemPathOptions, flakeOption, systemContext, type SystemPathOptions } from "./system-context.js";
+import {
+  addSystemPathOptions,
+  flakeOption,
+  systemContext,
+  type SystemPathOptions,
+} from "./system-context.js";
 
 export const registerGenerations: RegisterCommand = (program, runtime) => {
   const command = program
     .command("generations")
-    .description("List system generations: date, NixOS version, kernel, closure size; current, booted and known-good markers")
+    .description(
+      "List system generations: date, NixOS version, kernel, closure size; current, booted and known-good markers",
+    )
     .option("--json", "print JSON (schema: docs/json-schema.md, generations v1)")
     .option("--diff", "add the package diff between consecutive generations")
     .addOption(flakeOption());

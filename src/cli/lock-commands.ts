@@ -9,7 +9,11 @@ import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } fr
 import { action, type RegisterCommand } from "./command.js";
 
 const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
-const flakeOption = () => new Option("--flake <dir>", "the directory holding flake.nix (default: the current one, or the nearest parent that has one)");
+const flakeOption = () =>
+  new Option(
+    "--flake <dir>",
+    "the directory holding flake.nix (default: the current one, or the nearest parent that has one)",
+  );
 
 function printJson(value: unknown): string {
   return JSON.stringify(value, null, 2);
@@ -22,7 +26,11 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
     .addOption(flakeOption())
     .addOption(json())
     .option("--check", `exit ${ExitCode.checkFailed} when the staleness policy fails (for CI)`)
-    .option("--max-age <days>", "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)", (v) => parsePositiveInt(v, "--max-age"))
+    .option(
+      "--max-age <days>",
+      "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)",
+      (v) => parsePositiveInt(v, "--max-age"),
+    )
     .action(
       action(async (options: { flake?: string; json?: boolean; check?: boolean; maxAge?: number }) => {
         const rt = runtime();
@@ -32,7 +40,9 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
         const now = rt.effects.now();
         const result = await listInputs(flake, config, now);
         rt.output.stdout(
-          options.json ? printJson(toInputsJson(result.verdicts, now)) : renderInputsText(result.verdicts, { color: rt.output.color, now }),
+          options.json
+            ? printJson(toInputsJson(result.verdicts, now))
+            : renderInputsText(result.verdicts, { color: rt.output.color, now }),
         );
         if (options.check && !result.policyPassed) {
           if (!options.json) rt.output.warn("the staleness policy failed (see the verdicts above).");
@@ -53,26 +63,36 @@ export const registerUpdate: RegisterCommand = (program, runtime) => {
     .option("--commit", "commit flake.lock with a message listing each input's old → new revision")
     .addOption(json())
     .action(
-      action(async (inputs: string[], options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean }) => {
-        const rt = runtime();
-        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
-        const config = await rt.config(flake.dir);
-        const nix = await rt.nix(config);
-        const result = await updateLock(
-          { flake, inputs, dryRun: options.dryRun ?? false, commit: options.commit ?? false },
-          { nix, git: rt.git, effects: rt.effects },
-        );
-        if (options.json) {
-          rt.output.stdout(
-            printJson({ ...toLockDiffJson(result.diff), dryRun: result.dryRun, written: result.written, commit: result.commit ?? null }),
+      action(
+        async (
+          inputs: string[],
+          options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean },
+        ) => {
+          const rt = runtime();
+          const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+          const config = await rt.config(flake.dir);
+          const nix = await rt.nix(config);
+          const result = await updateLock(
+            { flake, inputs, dryRun: options.dryRun ?? false, commit: options.commit ?? false },
+            { nix, git: rt.git, effects: rt.effects },
           );
-        } else {
-          rt.output.stdout(renderLockDiffText(result.diff, { color: rt.output.color }));
-          if (result.dryRun && result.diff.changed) rt.output.info("Dry run: flake.lock was not changed.");
-          if (result.commit) rt.output.info(`Committed flake.lock as ${result.commit.slice(0, 12)}.`);
-        }
-        return ExitCode.ok;
-      }),
+          if (options.json) {
+            rt.output.stdout(
+              printJson({
+                ...toLockDiffJson(result.diff),
+                dryRun: result.dryRun,
+                written: result.written,
+                commit: result.commit ?? null,
+              }),
+            );
+          } else {
+            rt.output.stdout(renderLockDiffText(result.diff, { color: rt.output.color }));
+            if (result.dryRun && result.diff.changed) rt.output.info("Dry run: flake.lock was not changed.");
+            if (result.commit) rt.output.info(`Committed flake.lock as ${result.commit.slice(0, 12)}.`);
+          }
+          return ExitCode.ok;
+        },
+      ),
     );
 };
 
@@ -85,21 +105,35 @@ export const registerLockDiff: RegisterCommand = (program, runtime) => {
     .addOption(flakeOption())
     .addOption(json())
     .action(
-      action(async (oldSpec: string | undefined, newSpec: string | undefined, options: { flake?: string; json?: boolean }) => {
-        const rt = runtime();
-        const result = await lockDiff({ old: oldSpec, new: newSpec, flakeDir: options.flake, cwd: rt.cwd }, rt.git);
-        rt.output.stdout(
-          options.json
-            ? printJson({ ...toLockDiffJson(result.diff), old: result.before.label, new: result.after.label })
-            : renderLockDiffText(result.diff, { color: rt.output.color }),
-        );
-        return ExitCode.ok;
-      }),
+      action(
+        async (
+          oldSpec: string | undefined,
+          newSpec: string | undefined,
+          options: { flake?: string; json?: boolean },
+        ) => {
+          const rt = runtime();
+          const result = await lockDiff(
+            { old: oldSpec, new: newSpec, flakeDir: options.flake, cwd: rt.cwd },
+            rt.git,
+          );
+          rt.output.stdout(
+            options.json
+              ? printJson({
+                  ...toLockDiffJson(result.diff),
+                  old: result.before.label,
+                  new: result.after.label,
+                })
+              : renderLockDiffText(result.diff, { color: rt.output.color }),
+          );
+          return ExitCode.ok;
+        },
+      ),
     );
 };
 
 function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
   return n;
 }

@@ -13,19 +13,25 @@ import { VERSION } from "./version.js";
 
 export function buildProgram(getRuntime: () => Runtime): Command {
   const program = new Command("ternix")
-    .description("Safe, reviewable NixOS updates: inspect and move flake.lock, diff every host, open one PR, apply with rollback.")
+    .description(
+      "Safe, reviewable NixOS updates: inspect and move flake.lock, diff every host, open one PR, apply with rollback.",
+    )
     .version(VERSION, "-V, --version")
     .option("-v, --verbose", "show the commands Ternix runs and the tail of Nix/git output on errors")
     .addOption(new Option("--color", "force colour output"))
     .addOption(new Option("--no-color", "never use colour (also: NO_COLOR=1)"))
-    .option("--nix-option <name=value>", "pass `--option name value` to every nix call (repeatable)", collect, [])
+    .option(
+      "--nix-option <name=value>",
+      "pass `--option name value` to every nix call (repeatable)",
+      collect,
+      [],
+    )
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .exitOverride();
   for (const register of commands) register(program, getRuntime);
   return program;
 }
-
 
 export async function main(argv: string[]): Promise<number> {
   const cleanup = new Cleanup();
@@ -56,13 +62,18 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
         return ExitCode.ok;
       }
       return ExitCode.usage;
     }
     const cleanupErrors = await cleanup.runAll();
-    const output = runtime?.output ?? createOutput({ verbose: argv.includes("--verbose") || argv.includes("-v") });
+    const output =
+      runtime?.output ?? createOutput({ verbose: argv.includes("--verbose") || argv.includes("-v") });
     output.error(error);
     for (const e of cleanupErrors) output.error(e);
     return error instanceof TernixError ? error.exitCode : ExitCode.error;
@@ -71,4 +82,3 @@ export async function main(argv: string[]): Promise<number> {
     process.removeListener("SIGTERM", onSignal);
   }
 }
-

@@ -69,6 +69,9 @@ export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = pr
         case "host":
           err(`  ${event.host}: ${event.state}${event.detail ? ` (${event.detail})` : ""}`);
           break;
+        case "build-line":
+          if (options.verbose) err(paint("2", event.line));
+          break;
       }
     },
     error(error) {

@@ -37,8 +37,12 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--output <file>", "write the report to a file instead of stdout")
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
-    .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) => positive(v, "--jobs"))
-    .option("--budget <chars>", "Markdown size limit (default 60000, config plan.body-limit)", (v) => positive(v, "--budget"))
+    .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) =>
+      positive(v, "--jobs"),
+    )
+    .option("--budget <chars>", "Markdown size limit (default 60000, config plan.body-limit)", (v) =>
+      positive(v, "--budget"),
+    )
     .addHelpText(
       "after",
       `
@@ -82,7 +86,10 @@ Exit codes:
           await writeFile(resolve(rt.cwd, options.output), report);
           rt.output.info(`Report written to ${options.output}.`);
         } else rt.output.stdout(report);
-        if (result.lockState === "updated") rt.output.info("flake.lock was updated in the working tree (use --restore-lock to keep the old one).");
+        if (result.lockState === "updated")
+          rt.output.info(
+            "flake.lock was updated in the working tree (use --restore-lock to keep the old one).",
+          );
         return planExitCodes[result.outcome];
       }),
     );
@@ -90,6 +97,7 @@ Exit codes:
 
 function positive(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
   return n;
 }

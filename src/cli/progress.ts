@@ -11,7 +11,10 @@ export interface Progress {
   done(): void;
 }
 
-export function createProgress(output: Output, write: (text: string) => void = (t) => process.stderr.write(t)): Progress {
+export function createProgress(
+  output: Output,
+  write: (text: string) => void = (t) => process.stderr.write(t),
+): Progress {
   if (output.ci === "github" || output.ci === "forgejo") return groupedProgress(output, write);
   if (output.interactive) return liveProgress(output, write);
   return plainProgress(output, write);
@@ -57,7 +60,7 @@ function liveProgress(output: Output, write: (text: string) => void): Progress {
   let drawn = 0;
   const redraw = () => {
     let text = drawn > 0 ? `\x1b[${drawn}A` : "";
-    for (const [host, state] of states) text += `\x1b[2K  ${host.replace(/[\x00-\x1f\x7f]/g, "?")}  ${state}\n`;
+    for (const [host, state] of states) text += `\x1b[2K  ${printable(host)}  ${state}\n`;
     drawn = states.size;
     write(text);
   };
@@ -78,4 +81,12 @@ function liveProgress(output: Output, write: (text: string) => void): Progress {
       drawn = 0;
     },
   };
+}
+
+/** Host names may hold any character; keep terminal control sequences out of the live block. */
+function printable(text: string): string {
+  return Array.from(text, (ch) => {
+    const code = ch.codePointAt(0) ?? 0;
+    return code < 0x20 || code === 0x7f ? "?" : ch;
+  }).join("");
 }

@@ -3,7 +3,15 @@ import { rollbackSystem } from "../app/rollback.js";
 import { ExitCode } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
-import { addSystemPathOptions, commandLine, flakeOption, parseCount, systemContext, waitOption, type SystemPathOptions } from "./system-context.js";
+import {
+  addSystemPathOptions,
+  commandLine,
+  flakeOption,
+  parseCount,
+  systemContext,
+  waitOption,
+  type SystemPathOptions,
+} from "./system-context.js";
 
 export const registerRollback: RegisterCommand = (program, runtime) => {
   const command = program
@@ -13,7 +21,10 @@ export const registerRollback: RegisterCommand = (program, runtime) => {
     .addOption(flakeOption())
     .addOption(waitOption());
   addSystemPathOptions(command)
-    .addHelpText("after", "\nExit codes:\n  0  the generation is active and the boot default\n  1  error\n  64 no such generation / nothing to roll back to")
+    .addHelpText(
+      "after",
+      "\nExit codes:\n  0  the generation is active and the boot default\n  1  error\n  64 no such generation / nothing to roll back to",
+    )
     .action(
       action(async (options: SystemPathOptions & { to?: number }) => {
         const rt = runtime();

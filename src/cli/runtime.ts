@@ -27,7 +27,10 @@ export interface Runtime {
 export function parseNixOptionFlags(values: readonly string[] = []): [string, string][] {
   return values.map((value) => {
     const eq = value.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--nix-option ${JSON.stringify(value)} is not NAME=VALUE.`, { hint: "E.g. --nix-option cores=4" });
+    if (eq <= 0)
+      throw new UsageError(`--nix-option ${JSON.stringify(value)} is not NAME=VALUE.`, {
+        hint: "E.g. --nix-option cores=4",
+      });
     return [value.slice(0, eq), value.slice(eq + 1)];
   });
 }

@@ -6,7 +6,9 @@ import { addSystemPathOptions, flakeOption, waitOption } from "./system-context.
 export const registerSwitch: RegisterCommand = (program, runtime) => {
   const command = program
     .command("switch")
-    .description("Build, show the diff, make it the running system and the boot default, check it, and roll back if a check fails")
+    .description(
+      "Build, show the diff, make it the running system and the boot default, check it, and roll back if a check fails",
+    )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
     .option("-y, --yes", "don't ask before switching")
@@ -15,5 +17,9 @@ export const registerSwitch: RegisterCommand = (program, runtime) => {
     .addOption(waitOption());
   addSystemPathOptions(command, { systemctl: true })
     .addHelpText("after", APPLY_EXIT_CODES)
-    .action(action(async (host: string | undefined, options: ApplyOptions) => runApply("switch", host, options, runtime(), program)));
+    .action(
+      action(async (host: string | undefined, options: ApplyOptions) =>
+        runApply("switch", host, options, runtime(), program),
+      ),
+    );
 };

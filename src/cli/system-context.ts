@@ -20,20 +20,28 @@ export interface SystemPathOptions {
 }
 
 export const flakeOption = () =>
-  new Option("--flake <dir>", "the directory holding flake.nix (default: the current one or a parent, then /etc/nixos)");
+  new Option(
+    "--flake <dir>",
+    "the directory holding flake.nix (default: the current one or a parent, then /etc/nixos)",
+  );
 
 /** The path flags every on-machine command takes; ternix.toml [system] sets the same. */
 export function addSystemPathOptions(command: Command, which: { systemctl?: boolean } = {}): Command {
   command
-    .option("--profile <path>", "the system profile (default /nix/var/nix/profiles/system, config system.profile)")
+    .option(
+      "--profile <path>",
+      "the system profile (default /nix/var/nix/profiles/system, config system.profile)",
+    )
     .option("--current-system <path>", "the running system's link (default /run/current-system)")
     .option("--booted-system <path>", "the booted system's link (default /run/booted-system)")
     .option("--state-dir <dir>", "where Ternix keeps its state file and lock (default /var/lib/ternix)");
-  if (which.systemctl) command.option("--systemctl <path>", "the systemctl to ask for failed units (default systemctl)");
+  if (which.systemctl)
+    command.option("--systemctl <path>", "the systemctl to ask for failed units (default systemctl)");
   return command;
 }
 
-export const waitOption = () => new Option("--wait", "if another Ternix run is changing this system, wait for it instead of failing");
+export const waitOption = () =>
+  new Option("--wait", "if another Ternix run is changing this system, wait for it instead of failing");
 
 export interface SystemContext {
   flake: FlakeLocation | undefined;
@@ -46,7 +54,11 @@ export interface SystemContext {
  * The flake (required for building; optional for rollback, generations and gc, which only read its
  * ternix.toml) and the resolved system paths.
  */
-export async function systemContext(rt: Runtime, options: SystemPathOptions, needFlake: boolean): Promise<SystemContext> {
+export async function systemContext(
+  rt: Runtime,
+  options: SystemPathOptions,
+  needFlake: boolean,
+): Promise<SystemContext> {
   let flake: FlakeLocation | undefined;
   try {
     flake = await locateSystemFlake(options.flake, rt.cwd, rt.git);

@@ -6,7 +6,9 @@ import { addSystemPathOptions, flakeOption, waitOption } from "./system-context.
 export const registerTest: RegisterCommand = (program, runtime) => {
   const command = program
     .command("test")
-    .description("Build and activate now (switch-to-configuration test) without changing the boot default; run the checks")
+    .description(
+      "Build and activate now (switch-to-configuration test) without changing the boot default; run the checks",
+    )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
     .option("-y, --yes", "don't ask before activating")
@@ -14,5 +16,9 @@ export const registerTest: RegisterCommand = (program, runtime) => {
     .addOption(waitOption());
   addSystemPathOptions(command, { systemctl: true })
     .addHelpText("after", APPLY_EXIT_CODES)
-    .action(action(async (host: string | undefined, options: ApplyOptions) => runApply("test", host, options, runtime(), program)));
+    .action(
+      action(async (host: string | undefined, options: ApplyOptions) =>
+        runApply("test", host, options, runtime(), program),
+      ),
+    );
 };

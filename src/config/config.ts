@@ -113,7 +113,9 @@ export function parseConfig(text: string, file: string): Config {
     data = parseToml(text);
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new InputError(`${file}: invalid TOML: ${message}`, { hint: "Fix the syntax; see docs/config.md." });
+    throw new InputError(`${file}: invalid TOML: ${message}`, {
+      hint: "Fix the syntax; see docs/config.md.",
+    });
   }
   const result = Config.safeParse(data);
   if (!result.success) {
@@ -139,14 +141,25 @@ export async function loadConfig(flakeDir: string): Promise<Config> {
   return parseConfig(text, file);
 }
 
-export function nixOptionPairs(config: Config, extra: readonly (readonly [string, string])[] = []): [string, string][] {
-  return [...Object.entries(config.nix.options).map(([k, v]) => [k, String(v)] as [string, string]), ...extra.map(([k, v]) => [k, v] as [string, string])];
+export function nixOptionPairs(
+  config: Config,
+  extra: readonly (readonly [string, string])[] = [],
+): [string, string][] {
+  return [
+    ...Object.entries(config.nix.options).map(([k, v]) => [k, String(v)] as [string, string]),
+    ...extra.map(([k, v]) => [k, v] as [string, string]),
+  ];
 }
 
 /** "30s" → 30000 ms. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)\s*([smhdw])$/.exec(text.trim());
-  if (!match) throw new InputError(`invalid duration ${JSON.stringify(text)}`, { hint: "Use e.g. 30s, 10m, 12h, 14d, 2w." });
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[match[2] as "s" | "m" | "h" | "d" | "w"];
+  if (!match)
+    throw new InputError(`invalid duration ${JSON.stringify(text)}`, {
+      hint: "Use e.g. 30s, 10m, 12h, 14d, 2w.",
+    });
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[
+    match[2] as "s" | "m" | "h" | "d" | "w"
+  ];
   return Number(match[1]) * unit;
 }

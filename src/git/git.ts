@@ -38,9 +38,15 @@ export function createGit(run: Run, env: NodeJS.ProcessEnv): Git {
     const result = await call(args, options);
     if (result.exitCode !== 0) {
       const first = result.stderr.split("\n").find((l) => /^(fatal|error):/.test(l.trim()));
-      throw new GitError(first ? `${what}: ${first.replace(/^(fatal|error):\s*/, "")}` : what, result.argv, result.exitCode, result.stderr, {
-        hint: "Run with --verbose to see git's output.",
-      });
+      throw new GitError(
+        first ? `${what}: ${first.replace(/^(fatal|error):\s*/, "")}` : what,
+        result.argv,
+        result.exitCode,
+        result.stderr,
+        {
+          hint: "Run with --verbose to see git's output.",
+        },
+      );
     }
     return result;
   };
@@ -108,10 +114,26 @@ export async function identityArgs(git: Git, repo: string): Promise<string[]> {
 }
 
 /** Commit exactly one file (adding it if untracked) with the message; returns the new commit id. */
-export async function commitFile(git: Git, repo: string, pathInRepo: string, message: string): Promise<string> {
+export async function commitFile(
+  git: Git,
+  repo: string,
+  pathInRepo: string,
+  message: string,
+): Promise<string> {
   const identity = await identityArgs(git, repo);
   await git.check("git add failed", ["-C", repo, "add", "--", pathInRepo]);
-  await git.check("git commit failed", [...identity, "-C", repo, "commit", "--quiet", "--only", "-m", message, "--", pathInRepo]);
+  await git.check("git commit failed", [
+    ...identity,
+    "-C",
+    repo,
+    "commit",
+    "--quiet",
+    "--only",
+    "-m",
+    message,
+    "--",
+    pathInRepo,
+  ]);
   const head = await git.check("git rev-parse failed", ["-C", repo, "rev-parse", "HEAD"]);
   return head.stdout.trim();
 }

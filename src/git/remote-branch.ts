@@ -69,9 +69,14 @@ export function parseLsRemote(stdout: string): LsRemote {
 
 /** `HEAD` and the given refs of a remote (one network round trip, nothing fetched). */
 export async function lsRemote(ctx: RepoContext, remote: string, refs: readonly string[]): Promise<LsRemote> {
-  const result = await gitOk(ctx, `reading the branches of ${remote} failed`, ["ls-remote", "--symref", remote, "HEAD", ...refs], {
-    hint: `Check that the remote ${remote} is reachable and that its credentials can read it (\`git ls-remote ${remote}\`).`,
-  });
+  const result = await gitOk(
+    ctx,
+    `reading the branches of ${remote} failed`,
+    ["ls-remote", "--symref", remote, "HEAD", ...refs],
+    {
+      hint: `Check that the remote ${remote} is reachable and that its credentials can read it (\`git ls-remote ${remote}\`).`,
+    },
+  );
   return parseLsRemote(result.stdout);
 }
 
@@ -86,22 +91,34 @@ export interface FetchedRefs {
  * Fetches branches into private refs (`refs/ternix/tmp/…`) rather than FETCH_HEAD or remote-tracking
  * branches, so their commits stay reachable while we work and concurrent runs do not collide.
  */
-export async function fetchBranches(ctx: RepoContext, remote: string, branches: readonly string[]): Promise<FetchedRefs> {
+export async function fetchBranches(
+  ctx: RepoContext,
+  remote: string,
+  branches: readonly string[],
+): Promise<FetchedRefs> {
   const id = randomBytes(6).toString("hex");
   const privateRef = (i: number) => `refs/ternix/tmp/${id}/${i}`;
   const remove = async () => {
-    for (let i = 0; i < branches.length; i++) await ctx.git.call(["-C", ctx.repo, "update-ref", "-d", privateRef(i)], { env: ctx.env });
+    for (let i = 0; i < branches.length; i++)
+      await ctx.git.call(["-C", ctx.repo, "update-ref", "-d", privateRef(i)], { env: ctx.env });
   };
   try {
     await gitOk(
       ctx,
       `fetching ${branches.join(", ")} from ${remote} failed`,
-      ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", remote, ...branches.map((b, i) => `+refs/heads/${b}:${privateRef(i)}`)],
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-recurse-submodules",
+        remote,
+        ...branches.map((b, i) => `+refs/heads/${b}:${privateRef(i)}`),
+      ],
       { hint: `Check that ${remote} is reachable and that its credentials can read it.` },
     );
     const commits = new Map<string, string>();
     for (const [i, branch] of branches.entries()) commits.set(branch, await revParse(ctx, privateRef(i)));
-  return { commits, remove };
+    return { commits, remove };
   } catch (error) {
     await remove();
     throw error;
@@ -115,7 +132,9 @@ export async function revParse(ctx: RepoContext, rev: string): Promise<string> {
 
 /** The file's content at a commit, or undefined when the commit has no such file. */
 export async function fileAt(ctx: RepoContext, commit: string, path: string): Promise<string | undefined> {
-  const result = await ctx.git.call(["-C", ctx.repo, "cat-file", "blob", `${commit}:${path}`], { env: ctx.env });
+  const result = await ctx.git.call(["-C", ctx.repo, "cat-file", "blob", `${commit}:${path}`], {
+    env: ctx.env,
+  });
   return result.exitCode === 0 ? result.stdout : undefined;
 }
 
@@ -145,9 +164,14 @@ export async function commitFileOnto(ctx: RepoContext, request: FileCommitReques
   try {
     await gitOk(indexCtx, "reading the base tree failed", ["read-tree", request.parent]);
     const mode = await fileMode(ctx, request.parent, request.path);
-    const blob = await gitOk(ctx, "storing flake.lock failed", ["hash-object", "-w", "--stdin", `--path=${request.path}`], {
-      input: request.content,
-    });
+    const blob = await gitOk(
+      ctx,
+      "storing flake.lock failed",
+      ["hash-object", "-w", "--stdin", `--path=${request.path}`],
+      {
+        input: request.content,
+      },
+    );
     await gitOk(indexCtx, "staging flake.lock in the temporary index failed", [
       "update-index",
       "--add",
@@ -158,11 +182,16 @@ export async function commitFileOnto(ctx: RepoContext, request: FileCommitReques
     const parentTree = await revParse(ctx, `${request.parent}^{tree}`);
     if (tree === parentTree) return { commit: undefined, tree };
     const identity = await identityArgs(ctx.git, ctx.repo);
-    const commit = await gitOk(ctx, "creating the commit failed", ["commit-tree", tree, "-p", request.parent, "-F", "-"], {
-      prefix: identity,
-      input: request.message,
-      hint: "Check your git signing settings (commit.gpgSign, user.signingKey); run with --verbose for git's output.",
-    });
+    const commit = await gitOk(
+      ctx,
+      "creating the commit failed",
+      ["commit-tree", tree, "-p", request.parent, "-F", "-"],
+      {
+        prefix: identity,
+        input: request.message,
+        hint: "Check your git signing settings (commit.gpgSign, user.signingKey); run with --verbose for git's output.",
+      },
+    );
     return { commit: commit.stdout.trim(), tree };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -181,7 +210,12 @@ async function fileMode(ctx: RepoContext, commit: string, path: string): Promise
  * else added to the branch, which rebuilding it from the base would throw away. Merge commits are
  * allowed (a forge's "update branch" button makes them).
  */
-export async function foreignCommits(ctx: RepoContext, base: string, tip: string, path: string): Promise<string[]> {
+export async function foreignCommits(
+  ctx: RepoContext,
+  base: string,
+  tip: string,
+  path: string,
+): Promise<string[]> {
   const result = await gitOk(ctx, "listing the update branch's commits failed", [
     "log",
     "--no-merges",
@@ -204,7 +238,12 @@ export async function isSameCommit(
   tip: string,
   expected: { parent: string; tree: string; message: string },
 ): Promise<boolean> {
-  const result = await gitOk(ctx, "reading the update branch failed", ["log", "-1", "--format=%T %P%n%B", tip]);
+  const result = await gitOk(ctx, "reading the update branch failed", [
+    "log",
+    "-1",
+    "--format=%T %P%n%B",
+    tip,
+  ]);
   const [header = "", ...message] = result.stdout.split("\n");
   const [tree, ...parents] = header.trim().split(" ");
   return (
@@ -230,24 +269,40 @@ export async function pushWithLease(
   expected: string | undefined,
 ): Promise<void> {
   const ref = `refs/heads/${branch}`;
-  const args = ["push", "--quiet", "--porcelain", `--force-with-lease=${ref}:${expected ?? ""}`, remote, `${commit}:${ref}`];
+  const args = [
+    "push",
+    "--quiet",
+    "--porcelain",
+    `--force-with-lease=${ref}:${expected ?? ""}`,
+    remote,
+    `${commit}:${ref}`,
+  ];
   const result = await ctx.git.call(["-C", ctx.repo, ...args], { env: ctx.env });
   if (result.exitCode === 0) return;
   const output = `${result.stdout}\n${result.stderr}`;
   if (/stale info|\(fetch first\)|non-fast-forward/.test(output)) {
     const redact = ctx.redact ?? ((s: string) => s);
     throw new LeaseError(
-      redact(`${branch} on ${remote} changed while Ternix was working (someone else pushed to it); nothing was overwritten`),
+      redact(
+        `${branch} on ${remote} changed while Ternix was working (someone else pushed to it); nothing was overwritten`,
+      ),
       result.argv.map(redact),
       result.exitCode,
       redact(output),
-      { hint: `Run \`ternix pr\` again. If people push to ${branch}, let Ternix use its own branch (--branch).` },
+      {
+        hint: `Run \`ternix pr\` again. If people push to ${branch}, let Ternix use its own branch (--branch).`,
+      },
     );
   }
-  throw gitError(ctx, `pushing ${branch} to ${remote} failed`, result, `Check that the credentials for ${remote} may push to ${branch} (in CI: the checkout's token needs contents: write), and that no branch protection rule covers it.`);
+  throw gitError(
+    ctx,
+    `pushing ${branch} to ${remote} failed`,
+    result,
+    `Check that the credentials for ${remote} may push to ${branch} (in CI: the checkout's token needs contents: write), and that no branch protection rule covers it.`,
+  );
 }
 
-/** Deletes the user info (often a token) from a URL-like remote, for messages. */
-export function redactRemoteUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1");
+/** Deletes the user info (often a token) from every URL in `text`, for messages. */
+export function redactRemoteUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
 }

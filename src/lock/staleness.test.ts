@@ -246,7 +246,28 @@ describe("assessInputs", () => {
   });
 
   it.each([
+    ["a source in allowedOwners", ["path:/src/nixpkgs"], "ok"],
+    ["a folder above the source", ["path:/src/"], "ok"],
+    ["a sibling source (rejecting)", ["path:/src/nixpkgs-other"], "non-upstream"],
+    ["a prefix that is not a folder (rejecting)", ["path:/src/nix"], "non-upstream"],
+    ["an owner name (rejecting, a path has no owner)", ["src"], "non-upstream"],
+  ] as const)("allows an owner-less input by %s", (_name, allowedOwners, verdict) => {
+    const [v] = assessInputs(
+      inputsOf({
+        nixpkgs: {
+          locked: { lastModified: unix("2025-06-10T00:00:00Z"), narHash: "sha256-x", path: "/src/nixpkgs", type: "path" },
+          original: { path: "/src/nixpkgs", type: "path" },
+        },
+      }),
+      { allowedOwners },
+      now,
+    );
+    expect(v?.verdict).toBe(verdict);
+  });
+
+  it.each([
     ["a longer maximum age", { maxAgeDays: 60 }, "nixpkgs-old", "ok"],
+    ["a source among the owners", { allowedOwners: ["NixOS", "github:alice/nixpkgs"] }, "nixpkgs-fork", "ok"],
     ["an explicit branch list", { supportedBranches: ["nixos-23.11"] }, "nixpkgs-eol", "ok"],
     [
       "an explicit branch list (rejecting)",

@@ -11,7 +11,13 @@ export interface StalenessPolicy {
   maxAgeDays: number;
   /** Allowed Nixpkgs branches; `"auto"` computes them from the date (see `supportedBranchesAt`). */
   supportedBranches: readonly string[] | "auto";
-  /** Owners a Nixpkgs input may come from, compared case-insensitively. */
+  /**
+   * Owners a Nixpkgs input may come from, compared case-insensitively. An entry with a `:` names a
+   * source instead (`github:alice/nixpkgs`, `git+https://git.example.org/mirrors/nixpkgs`,
+   * `path:/srv/nixpkgs`): it allows the input whose location (its source without ref, rev or query)
+   * is that source or lies under it. Mirrors and local checkouts have no owner, so without such an
+   * entry they could never pass.
+   */
   allowedOwners: readonly string[];
   /** Which inputs get the branch and owner checks (and, by default, the age check). */
   nixpkgsLike: (input: LockedInput) => boolean;
@@ -90,7 +96,8 @@ export function assessInputs(
 ): InputVerdict[] {
   const p: StalenessPolicy = { ...defaultStalenessPolicy, ...policy };
   const branches = p.supportedBranches === "auto" ? supportedBranchesAt(now) : p.supportedBranches;
-  const owners = new Set(p.allowedOwners.map((o) => o.toLowerCase()));
+  const owners = new Set(p.allowedOwners.filter((o) => !o.includes(":")).map((o) => o.toLowerCase()));
+  const sources = p.allowedOwners.filter((o) => o.includes(":"));
 
   return inputs.map((input): InputVerdict => {
     const ageDays = input.lastModified === undefined ? undefined : ageInDays(input.lastModified, now);
@@ -114,7 +121,8 @@ export function assessInputs(
         supportedBranches: branches,
       });
     }
-    if (checkNixpkgs && (input.owner === undefined || !owners.has(input.owner.toLowerCase()))) {
+    const ownerAllowed = input.owner !== undefined && owners.has(input.owner.toLowerCase());
+    if (checkNixpkgs && !ownerAllowed && !sourceAllowed(input, sources)) {
       const allowed = p.allowedOwners.join(", ");
       issues.push({
         kind: "non-upstream",
@@ -132,6 +140,15 @@ export function assessInputs(
       nixpkgsLike,
       checked: checkAge || checkNixpkgs,
     };
+  });
+}
+
+/** Whether the input's location is one of the allowed sources or lies under one (`…/mirrors/` + `nixpkgs`). */
+function sourceAllowed(input: LockedInput, sources: readonly string[]): boolean {
+  const location = input.location.split("?")[0] ?? "";
+  return sources.some((source) => {
+    const base = source.replace(/\/+$/, "");
+    return location === base || location.startsWith(`${base}/`);
   });
 }
 

@@ -17,7 +17,11 @@ export function globalArgs(global: NixGlobalOptions): string[] {
 }
 
 /** Update all inputs (no names) or only the named ones. */
-export function flakeUpdateArgs(caps: NixCapabilities, flakeRef: string, inputs: readonly string[]): string[] {
+export function flakeUpdateArgs(
+  caps: NixCapabilities,
+  flakeRef: string,
+  inputs: readonly string[],
+): string[] {
   if (inputs.length === 0) return ["flake", "update", flakeRef];
   // `nix flake update INPUT…` exists from Nix 2.19 (NixOS/nix#9094); older versions and Lix use
   // `nix flake lock --update-input INPUT`, deprecated since 2.19.
@@ -119,18 +123,33 @@ function generationNumber(n: number): string {
 
 /** `nix-env --profile P --set PATH`: a new generation of P pointing at PATH (what nixos-rebuild does). */
 export function profileSetArgs(profile: string, storePath: string): string[] {
-  return ["--profile", requireAbsolute("profile", profile), "--set", requireAbsolute("store path", storePath)];
+  return [
+    "--profile",
+    requireAbsolute("profile", profile),
+    "--set",
+    requireAbsolute("store path", storePath),
+  ];
 }
 
 /** `nix-env --profile P --switch-generation N`: repoint P at an existing generation. */
 export function profileSwitchGenerationArgs(profile: string, generation: number): string[] {
-  return ["--profile", requireAbsolute("profile", profile), "--switch-generation", generationNumber(generation)];
+  return [
+    "--profile",
+    requireAbsolute("profile", profile),
+    "--switch-generation",
+    generationNumber(generation),
+  ];
 }
 
 /** `nix-env --profile P --delete-generations N…`: remove generation links (never pass the current one). */
 export function profileDeleteGenerationsArgs(profile: string, generations: readonly number[]): string[] {
   if (generations.length === 0) throw new Error("no generations to delete");
-  return ["--profile", requireAbsolute("profile", profile), "--delete-generations", ...generations.map(generationNumber)];
+  return [
+    "--profile",
+    requireAbsolute("profile", profile),
+    "--delete-generations",
+    ...generations.map(generationNumber),
+  ];
 }
 
 /** `nix-store --gc`: delete every store path no GC root reaches. */

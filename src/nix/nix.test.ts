@@ -32,7 +32,13 @@ describe("parseNixVersion", () => {
     ["nix (Lix, like Nix) 2.93.0-devpre20250501", "lix", 2, 93, 0, "2.93.0"],
     ["nix (Determinate Nix 3.6.2) 2.29.0", "determinate", 2, 29, 0, "3.6.2"],
   ] as const)("%s", (text, implementation, major, minor, patch, implementationVersion) => {
-    expect(parseNixVersion(text)).toMatchObject({ implementation, major, minor, patch, implementationVersion });
+    expect(parseNixVersion(text)).toMatchObject({
+      implementation,
+      major,
+      minor,
+      patch,
+      implementationVersion,
+    });
   });
 
   it.each(["", "bash: nix: not found", "nix version 2.8"])("rejects %j", (text) => {
@@ -42,7 +48,16 @@ describe("parseNixVersion", () => {
 
 describe("capabilitiesFor", () => {
   it.each([
-    ["nix (Nix) 2.8.0", { pathInfoJsonObject: false, flakeUpdateInputs: false, printOutPaths: false, drvOutputSyntax: false, derivationShow: false }],
+    [
+      "nix (Nix) 2.8.0",
+      {
+        pathInfoJsonObject: false,
+        flakeUpdateInputs: false,
+        printOutPaths: false,
+        drvOutputSyntax: false,
+        derivationShow: false,
+      },
+    ],
     ["nix (Nix) 2.9.1", { printOutPaths: true, drvOutputSyntax: false }],
     ["nix (Nix) 2.13.3", { drvOutputSyntax: true, bareDrvIsDerivation: false, derivationShow: false }],
     ["nix (Nix) 2.15.0", { bareDrvIsDerivation: true, derivationShow: true, installablesFromStdin: true }],
@@ -51,7 +66,10 @@ describe("capabilitiesFor", () => {
     ["nix (Nix) 2.31.1", { pathInfoJsonObject: true, flakeUpdateInputs: true, derivationShow: true }],
     ["nix (Determinate Nix 3.6.2) 2.29.0", { pathInfoJsonObject: true, flakeUpdateInputs: true }],
     // Lix numbers its releases 2.90+ but forked from CppNix 2.18.
-    ["nix (Lix, like Nix) 2.91.1", { pathInfoJsonObject: false, flakeUpdateInputs: false, drvOutputSyntax: true, derivationShow: true }],
+    [
+      "nix (Lix, like Nix) 2.91.1",
+      { pathInfoJsonObject: false, flakeUpdateInputs: false, drvOutputSyntax: true, derivationShow: true },
+    ],
   ] as const)("%s", (text, expected) => {
     expect(capabilitiesFor(v(text))).toMatchObject(expected);
   });
@@ -63,7 +81,14 @@ describe("argument builders", () => {
   const current = capabilitiesFor(v("nix (Nix) 2.24.10"));
 
   it("always enables flakes and passes user options through", () => {
-    expect(globalArgs({ options: [["cores", "4"], ["substituters", ""]] })).toEqual([
+    expect(
+      globalArgs({
+        options: [
+          ["cores", "4"],
+          ["substituters", ""],
+        ],
+      }),
+    ).toEqual([
       "--extra-experimental-features",
       "nix-command flakes",
       "--option",
@@ -79,7 +104,11 @@ describe("argument builders", () => {
     [old, [], ["flake", "update", "/f"]],
     [current, [], ["flake", "update", "/f"]],
     [old, ["nixpkgs"], ["flake", "lock", "/f", "--update-input", "nixpkgs"]],
-    [old, ["nixpkgs", "home"], ["flake", "lock", "/f", "--update-input", "nixpkgs", "--update-input", "home"]],
+    [
+      old,
+      ["nixpkgs", "home"],
+      ["flake", "lock", "/f", "--update-input", "nixpkgs", "--update-input", "home"],
+    ],
     [current, ["nixpkgs", "home"], ["flake", "update", "nixpkgs", "home", "--flake", "/f"]],
   ] as const)("flake update %#", (caps, inputs, expected) => {
     expect(flakeUpdateArgs(caps, "/f", inputs)).toEqual(expected);
@@ -121,7 +150,12 @@ describe("output parsers", () => {
   it("reads the 2.8 path-info array, including invalid paths", () => {
     const infos = parsePathInfoJson(testdata("path-info-2.8.json"));
     expect(infos).toEqual([
-      expect.objectContaining({ path: "/nix/store/r66mxzhcias4zcf5mfrdlgc05a5d3hrp-hello-1.0", narSize: 120, references: [], valid: true }),
+      expect.objectContaining({
+        path: "/nix/store/r66mxzhcias4zcf5mfrdlgc05a5d3hrp-hello-1.0",
+        narSize: 120,
+        references: [],
+        valid: true,
+      }),
       expect.objectContaining({ path: "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x", valid: false }),
     ]);
   });
@@ -161,7 +195,10 @@ describe("output parsers", () => {
     const drvs = parseDerivationShow(
       '{"/nix/store/b6w-hello-1.0.drv":{"outputs":{"out":{"path":"/nix/store/r66-hello-1.0"}},"env":{"name":"hello-1.0"}}}',
     );
-    expect(drvs.get("/nix/store/b6w-hello-1.0.drv")).toEqual({ name: "hello-1.0", outputs: { out: "/nix/store/r66-hello-1.0" } });
+    expect(drvs.get("/nix/store/b6w-hello-1.0.drv")).toEqual({
+      name: "hello-1.0",
+      outputs: { out: "/nix/store/r66-hello-1.0" },
+    });
   });
 });
 
@@ -181,6 +218,8 @@ describe("nixString", () => {
 
 describe("build output of store-path installables", () => {
   it("reads `{ path }` entries (Nix 2.8 for an installable that is already a store path)", () => {
-    expect(parseBuildOutput('[{"path":"/nix/store/abc-x"}]')).toEqual([{ drvPath: undefined, outputs: { out: "/nix/store/abc-x" } }]);
+    expect(parseBuildOutput('[{"path":"/nix/store/abc-x"}]')).toEqual([
+      { drvPath: undefined, outputs: { out: "/nix/store/abc-x" } },
+    ]);
   });
 });

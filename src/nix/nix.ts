@@ -53,7 +53,10 @@ export interface Nix {
   evalJson(installable: string, apply?: string, options?: RunOptions): Promise<unknown>;
   drvInstallable(drvPath: string): string;
   build(installables: readonly string[], options?: BuildOptions & RunOptions): Promise<BuildOutcome>;
-  pathInfo(paths: readonly string[], options?: { recursive?: boolean; closureSize?: boolean }): Promise<StorePathInfo[]>;
+  pathInfo(
+    paths: readonly string[],
+    options?: { recursive?: boolean; closureSize?: boolean },
+  ): Promise<StorePathInfo[]>;
   diffClosures(before: string, after: string): Promise<string>;
   /** Run `nix-store ARGS` (profiles, roots and GC are still nix-store/nix-env territory on every version). */
   nixStore(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
@@ -61,7 +64,11 @@ export interface Nix {
 }
 
 /** Run `nix --version` and check it is supported. */
-export async function detectNixVersion(run: Run, env: NodeJS.ProcessEnv, nixBin = "nix"): Promise<NixVersion> {
+export async function detectNixVersion(
+  run: Run,
+  env: NodeJS.ProcessEnv,
+  nixBin = "nix",
+): Promise<NixVersion> {
   let result: RunResult;
   try {
     result = await run(nixBin, ["--version"], { env });
@@ -73,12 +80,20 @@ export async function detectNixVersion(run: Run, env: NodeJS.ProcessEnv, nixBin 
   }
   const version = result.exitCode === 0 ? parseNixVersion(result.stdout) : undefined;
   if (!version) {
-    throw new NixError("could not tell which Nix is installed", result.argv, result.exitCode, result.stderr + result.stdout, {
-      hint: INSTALL_HINT,
-    });
+    throw new NixError(
+      "could not tell which Nix is installed",
+      result.argv,
+      result.exitCode,
+      result.stderr + result.stdout,
+      {
+        hint: INSTALL_HINT,
+      },
+    );
   }
   if (!atLeast(version, MINIMUM_NIX.major, MINIMUM_NIX.minor)) {
-    throw new TernixError(`${formatNixVersion(version)} is too old; Ternix needs Nix 2.8 or newer.`, { hint: INSTALL_HINT });
+    throw new TernixError(`${formatNixVersion(version)} is too old; Ternix needs Nix 2.8 or newer.`, {
+      hint: INSTALL_HINT,
+    });
   }
   return version;
 }
@@ -136,7 +151,12 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     async build(installables, o = {}) {
       const result = await call(buildArgs(installables, o), o);
       const ok = result.exitCode === 0;
-      return { ok, results: ok ? parseBuildOutput(result.stdout) : [], stderr: result.stderr, exitCode: result.exitCode };
+      return {
+        ok,
+        results: ok ? parseBuildOutput(result.stdout) : [],
+        stderr: result.stderr,
+        exitCode: result.exitCode,
+      };
     },
     async pathInfo(paths, o = {}) {
       if (paths.length === 0) return [];

@@ -29,10 +29,7 @@ const PathInfoEntry = z.looseObject({
 });
 
 /** `nix path-info --json`: an array of entries with `path` (< 2.19); an object keyed by path (≥ 2.19), `null` for invalid paths. */
-export const PathInfoJson = z.union([
-  z.array(PathInfoEntry),
-  z.record(z.string(), PathInfoEntry.nullable()),
-]);
+export const PathInfoJson = z.union([z.array(PathInfoEntry), z.record(z.string(), PathInfoEntry.nullable())]);
 
 /** Some newer JSON formats print store paths without the store directory; make them absolute. */
 export function absoluteStorePath(path: string, storeDir = DEFAULT_STORE_DIR): string {
@@ -99,7 +96,9 @@ export const DerivationShowJson = z.record(
   }),
 );
 
-export function parseDerivationShow(text: string): Map<string, { name?: string | undefined; outputs: Record<string, string> }> {
+export function parseDerivationShow(
+  text: string,
+): Map<string, { name?: string | undefined; outputs: Record<string, string> }> {
   const data = DerivationShowJson.parse(JSON.parse(text));
   const result = new Map<string, { name?: string | undefined; outputs: Record<string, string> }>();
   for (const [drv, value] of Object.entries(data)) {

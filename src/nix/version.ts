@@ -28,10 +28,18 @@ export function parseNixVersion(output: string): NixVersion | undefined {
   const minor = Number(match[3]);
   const patch = Number(match[4] ?? 0);
   const version = `${major}.${minor}.${patch}`;
-  if (/^Lix\b/i.test(flavour)) return { implementation: "lix", major, minor, patch, implementationVersion: version, raw: line };
+  if (/^Lix\b/i.test(flavour))
+    return { implementation: "lix", major, minor, patch, implementationVersion: version, raw: line };
   const determinate = /^Determinate Nix\s+(\S+)/i.exec(flavour);
   if (determinate) {
-    return { implementation: "determinate", major, minor, patch, implementationVersion: determinate[1] ?? version, raw: line };
+    return {
+      implementation: "determinate",
+      major,
+      minor,
+      patch,
+      implementationVersion: determinate[1] ?? version,
+      raw: line,
+    };
   }
   return { implementation: "nix", major, minor, patch, implementationVersion: version, raw: line };
 }

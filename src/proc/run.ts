@@ -31,7 +31,10 @@ export type Run = (command: string, args: readonly string[], options?: RunOption
 export class CommandNotFoundError extends TernixError {
   readonly command: string;
   constructor(command: string, cause: unknown) {
-    super(`${command}: command not found`, { cause, hint: `Install ${command} and make sure it is on PATH.` });
+    super(`${command}: command not found`, {
+      cause,
+      hint: `Install ${command} and make sure it is on PATH.`,
+    });
     this.command = command;
   }
 }

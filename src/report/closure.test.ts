@@ -5,6 +5,7 @@ import { fakeClosure, fakeStorePath, type FakePackage } from "../closure/testing
 import {
   closureSizeLine,
   formatSize,
+  notSystemNote,
   renderClosureDiffMarkdown,
   renderClosureDiffText,
   toClosureDiffJson,
@@ -158,6 +159,25 @@ describe("renderClosureDiffText", () => {
     expect(closureSizeLine(diff)).toMatch(
       /^Closure size: \d+ -> \d+ \(\d+ paths added, \d+ paths removed, delta [+-]?\d+, disk usage [+-][\d,.]+[KMGT]?i?B\)\.$/,
     );
+  });
+});
+
+describe("notSystemNote", () => {
+  const plain = (root: string, packages: string[]) => fakeClosure({ root, packages, sw: false });
+
+  it("says when a side is not a NixOS system, in text and Markdown", () => {
+    const diff = diffClosures(plain("curl-8.11.0", ["openssl-3.3.2"]), plain("curl-8.11.1", ["openssl-3.3.3"]));
+    expect(notSystemNote(diff)).toMatch(/^Neither side is a NixOS system /);
+    expect(renderClosureDiffText(diff).split("\n")[0]).toBe(`Note: ${notSystemNote(diff)}`);
+    expect(renderClosureDiffMarkdown(diff)).toContain(`_Note: ${notSystemNote(diff)}_`);
+  });
+
+  it("names the one side that is not a system, and says nothing for two systems", () => {
+    const system = fakeClosure({ root: "nixos-system-web-24.11.20241201.1e3deb3", packages: ["xz-5.6.3"] });
+    expect(notSystemNote(diffClosures(system, plain("xz-5.6.3", [])))).toMatch(/^The new side is not /);
+    expect(notSystemNote(diffClosures(plain("xz-5.6.3", []), system))).toMatch(/^The old side is not /);
+    expect(notSystemNote(typicalUpdate())).toBeUndefined();
+    expect(notSystemNote(noChange())).toBeUndefined();
   });
 });
 

@@ -139,6 +139,23 @@ const SEVERITY_LABEL: Record<RiskSeverity, string> = {
   info: "info",
 };
 
+/**
+ * Says which sides are not NixOS systems: any store path can be diffed, but without a toplevel's
+ * own files (kernel, initrd, `sw`, `bin/switch-to-configuration`) risk flags are guesses from
+ * package names, and the root itself (a package, not a system) shows only in the header.
+ */
+export function notSystemNote(diff: ClosureDiff): string | undefined {
+  const isSystem = (side: ClosureSide) => side.system !== undefined || side.swPath !== undefined;
+  const before = !isSystem(diff.before);
+  const after = !isSystem(diff.after);
+  if (!before && !after) return undefined;
+  const which = before && after ? "Neither side is" : before ? "The old side is not" : "The new side is not";
+  return (
+    `${which} a NixOS system (no kernel, initrd, sw or switch-to-configuration in its root): ` +
+    "packages are compared all the same, but risk flags can only be guessed from package names."
+  );
+}
+
 function rootLabel(side: ClosureSide): string {
   return side.rootVersion === "" ? side.rootName : `${side.rootName} ${side.rootVersion}`;
 }
@@ -225,6 +242,8 @@ export function renderClosureDiffText(diff: ClosureDiff, options: ClosureTextOpt
   const lines: string[] = [];
   const risks = riskLinesText(diff.risks, diff.needsReboot, s);
   if (risks.length > 0) lines.push(...risks, "");
+  const note = notSystemNote(diff);
+  if (note !== undefined) lines.push(s.dim(`Note: ${note}`));
   if (options.header ?? true) {
     lines.push(`${s.bold("<<<")} ${diff.before.root}`, `${s.bold(">>>")} ${diff.after.root}`);
   }
@@ -288,6 +307,8 @@ export function renderClosureDiffMarkdown(diff: ClosureDiff, options: ClosureMar
   if (risks.length > 0) blocks.push(risks);
   // Store names cannot contain backticks, so code spans need no escaping.
   blocks.push([`\`${rootLabel(diff.before)}\` → \`${rootLabel(diff.after)}\``]);
+  const note = notSystemNote(diff);
+  if (note !== undefined) blocks.push([`_Note: ${escapeMarkdown(note)}_`]);
   const all = sections(diff);
   for (const section of all) blocks.push(sectionMarkdown(section, showSizes));
   if (all.length === 0) blocks.push(["No version or selection state changes."]);

@@ -52,7 +52,14 @@ function riskSummary(diff: ClosureDiff | undefined): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const r of diff.risks) {
-    const label = r.severity === "reboot" ? "reboot needed" : r.severity === "test-first" ? "test first" : r.severity === "caution" ? "caution" : "";
+    const label =
+      r.severity === "reboot"
+        ? "reboot needed"
+        : r.severity === "test-first"
+          ? "test first"
+          : r.severity === "caution"
+            ? "caution"
+            : "";
     const text = `${r.id}${label ? `: ${label}` : ""}`;
     if (r.severity !== "info" && !seen.has(text)) {
       seen.add(text);
@@ -90,18 +97,28 @@ export function renderPlanText(result: PlanResult, options: PlanTextOptions): st
   const s = createStyle(options.color);
   const lines: string[] = [];
   lines.push(s.bold(headline(result)), "");
-  lines.push(s.bold("flake.lock"), renderLockDiffText(result.lockDiff, { color: options.color }).trimEnd(), "");
+  lines.push(
+    s.bold("flake.lock"),
+    renderLockDiffText(result.lockDiff, { color: options.color }).trimEnd(),
+    "",
+  );
   if (result.outcome === "lock-unchanged") return lines.join("\n").trimEnd() + "\n";
 
   const rows = result.hosts.map((h) => [
     h.host,
-    h.status === "broken" ? s.red(statusLabel[h.status]) : h.status === "changed" ? s.yellow(statusLabel[h.status]) : statusLabel[h.status],
+    h.status === "broken"
+      ? s.red(statusLabel[h.status])
+      : h.status === "changed"
+        ? s.yellow(statusLabel[h.status])
+        : statusLabel[h.status],
     h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? ""),
     h.diff ? formatBytes(h.diff.sizes.narSizeDelta, true) : "",
     riskSummary(h.diff).join("; "),
   ]);
   lines.push(s.bold("Hosts"));
-  lines.push(...table(["host", "status", "changes", "size", "risks"], rows, (x: string) => stripStyle(x).length));
+  lines.push(
+    ...table(["host", "status", "changes", "size", "risks"], rows, (x: string) => stripStyle(x).length),
+  );
   if (result.skippedHosts.length > 0) lines.push(s.dim(`Not planned: ${result.skippedHosts.join(", ")}`));
   lines.push("");
 
@@ -157,11 +174,19 @@ function mdSummary(result: PlanResult): string {
     for (const h of result.hosts) {
       const status = h.status === "broken" ? "**BROKEN by the update**" : statusLabel[h.status];
       const changes = h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? "");
-      const size = h.diff ? `${formatBytes(h.diff.sizes.narSizeBefore)} → ${formatBytes(h.diff.sizes.narSizeAfter)} (${formatBytes(h.diff.sizes.narSizeDelta, true)})` : "";
-      const risks = riskSummary(h.diff).map((r) => `⚠ ${r}`).join("<br>");
+      const size = h.diff
+        ? `${formatBytes(h.diff.sizes.narSizeBefore)} → ${formatBytes(h.diff.sizes.narSizeAfter)} (${formatBytes(h.diff.sizes.narSizeDelta, true)})`
+        : "";
+      const risks = riskSummary(h.diff)
+        .map((r) => `⚠ ${r}`)
+        .join("<br>");
       lines.push(`| ${cell(h.host)} | ${status} | ${cell(changes)} | ${size} | ${cell(risks, false)} |`);
     }
-    if (result.skippedHosts.length > 0) lines.push("", `Not planned: ${result.skippedHosts.map((h) => `\`${h.replace(/`/g, "'")}\``).join(", ")}`);
+    if (result.skippedHosts.length > 0)
+      lines.push(
+        "",
+        `Not planned: ${result.skippedHosts.map((h) => `\`${h.replace(/`/g, "'")}\``).join(", ")}`,
+      );
   }
   lines.push("", SUMMARY_END);
   return lines.join("\n");
@@ -185,10 +210,28 @@ function mdSections(result: PlanResult): Section[] {
       const risks = riskSummary(h.diff);
       const summary = `<b>${escapeHtml(h.host)}</b>: ${escapeHtml(statusLabel[h.status])}${h.diff ? ` · ${escapeHtml(counts(h.diff))}` : ""}${risks.length ? ` · ⚠ ${escapeHtml(risks.join("; "))}` : ""}`;
       const failed = !h.after.ok ? h.after : !h.before.ok ? h.before : undefined;
-      const failure = failed && !failed.ok ? [`**${escapeMarkdown(failureOf(failed) ?? "")}**`, "", fenced(tailLines(failed.logTail ?? "", 25).join("\n"), "text")] : [];
+      const failure =
+        failed && !failed.ok
+          ? [
+              `**${escapeMarkdown(failureOf(failed) ?? "")}**`,
+              "",
+              fenced(tailLines(failed.logTail ?? "", 25).join("\n"), "text"),
+            ]
+          : [];
       const body = h.diff ? renderClosureDiffMarkdown(h.diff).trimEnd() : "";
-      const full = [`<details${h.status === "broken" ? " open" : ""}><summary>${summary}</summary>`, "", ...failure, body, "", "</details>", ""].join("\n");
-      const shortRisks = h.diff?.risks.filter((r) => r.severity !== "info").map((r) => `- ⚠ **${escapeMarkdown(r.title)}**: ${escapeMarkdown(r.reason)}`) ?? [];
+      const full = [
+        `<details${h.status === "broken" ? " open" : ""}><summary>${summary}</summary>`,
+        "",
+        ...failure,
+        body,
+        "",
+        "</details>",
+        "",
+      ].join("\n");
+      const shortRisks =
+        h.diff?.risks
+          .filter((r) => r.severity !== "info")
+          .map((r) => `- ⚠ **${escapeMarkdown(r.title)}**: ${escapeMarkdown(r.reason)}`) ?? [];
       const short = [
         `<details><summary>${summary}</summary>`,
         "",
@@ -209,15 +252,19 @@ export function renderPlanMarkdown(result: PlanResult, options: PlanMarkdownOpti
   const summary = mdSummary(result);
   const sections = mdSections(result);
   const footer = "\n_Generated by Ternix._\n";
-  const join = (parts: string[], note?: string) => [summary, "", ...parts, ...(note ? [note, ""] : [])].join("\n") + footer;
+  const join = (parts: string[], note?: string) =>
+    [summary, "", ...parts, ...(note ? [note, ""] : [])].join("\n") + footer;
 
   const chosen = sections.map((s) => s.full);
   let text = join(chosen);
   if (text.length <= budget) return text;
 
   // Shorten the largest sections first, until it fits.
-  const order = sections.map((_, i) => i).sort((a, b) => (sections[b]?.full.length ?? 0) - (sections[a]?.full.length ?? 0));
-  const note = "> **Note:** some host sections were shortened to fit the size limit; the full report is in the CI artifact.";
+  const order = sections
+    .map((_, i) => i)
+    .sort((a, b) => (sections[b]?.full.length ?? 0) - (sections[a]?.full.length ?? 0));
+  const note =
+    "> **Note:** some host sections were shortened to fit the size limit; the full report is in the CI artifact.";
   for (const i of order) {
     chosen[i] = sections[i]?.short ?? "";
     text = join(chosen, note);
@@ -228,7 +275,10 @@ export function renderPlanMarkdown(result: PlanResult, options: PlanMarkdownOpti
   while (kept > 0) {
     kept--;
     const dropped = sections.length - kept;
-    text = join(chosen.slice(0, kept), `> **Note:** ${dropped} host section${dropped === 1 ? "" : "s"} left out to fit the size limit; the full report is in the CI artifact.`);
+    text = join(
+      chosen.slice(0, kept),
+      `> **Note:** ${dropped} host section${dropped === 1 ? "" : "s"} left out to fit the size limit; the full report is in the CI artifact.`,
+    );
     if (text.length <= budget) return text;
   }
   return text;
@@ -245,7 +295,13 @@ export const PLAN_SCHEMA_VERSION = 1;
 function buildJson(build: HostBuild) {
   return build.ok
     ? { ok: true as const, toplevel: build.toplevel, drvPath: build.drvPath }
-    : { ok: false as const, stage: build.stage, error: build.error, logTail: build.logTail ?? null, drvPath: build.drvPath ?? null };
+    : {
+        ok: false as const,
+        stage: build.stage,
+        error: build.error,
+        logTail: build.logTail ?? null,
+        drvPath: build.drvPath ?? null,
+      };
 }
 
 export function toPlanJson(result: PlanResult) {

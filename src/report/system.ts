@@ -20,7 +20,13 @@ export interface SystemTextOptions {
 export function formatDateTime(date: Date, utc = false): string {
   const p = (n: number) => String(n).padStart(2, "0");
   const [y, mo, d, h, mi] = utc
-    ? [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes()]
+    ? [
+        date.getUTCFullYear(),
+        date.getUTCMonth() + 1,
+        date.getUTCDate(),
+        date.getUTCHours(),
+        date.getUTCMinutes(),
+      ]
     : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes()];
   return `${y}-${p(mo)}-${p(d)} ${p(h)}:${p(mi)}`;
 }
@@ -33,9 +39,13 @@ const STATUS_TEXT: Record<GenerationStatus, string> = {
 };
 
 /** Left-align columns; widths ignore colour codes. */
-function table(rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string[] {
+function table(
+  rows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number> = new Set(),
+): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, stripStyle(cell).length)));
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, stripStyle(cell).length)));
   return rows.map((row) =>
     row
       .map((cell, i) => {
@@ -190,14 +200,6 @@ export function renderCheckLine(result: CheckResult, options: SystemTextOptions 
   const s = createStyle(options.color ?? false);
   const attempts = result.attempts > 1 ? ` (${result.attempts} attempts)` : "";
   return `${statusMark(s, result.status)} ${result.name}: ${result.detail}${attempts}`;
-}
-
-export function renderCheckReportText(report: CheckReport, options: SystemTextOptions = {}): string {
-  const s = createStyle(options.color ?? false);
-  const failed = report.results.filter((r) => r.status === "failed").length;
-  const lines = report.results.map((r) => `  ${renderCheckLine(r, options)}`);
-  lines.push(report.passed ? s.green("All checks passed.") : s.red(`${failed} check${failed === 1 ? "" : "s"} failed.`));
-  return `${lines.join("\n")}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { checkReport, defaultCheckName, newlyFailedUnits, parseFailedUnits, type CheckResult } from "./checks.js";
+import {
+  checkReport,
+  defaultCheckName,
+  newlyFailedUnits,
+  parseFailedUnits,
+  type CheckResult,
+} from "./checks.js";
 
 describe("parseFailedUnits", () => {
   it.each([
@@ -11,7 +17,10 @@ describe("parseFailedUnits", () => {
     ],
     ["● backup.timer loaded failed failed Backup\n", ["backup.timer"]],
     ["0 loaded units listed.\n", []],
-    ["b.service loaded failed failed B\na.mount loaded failed failed A\nb.service loaded failed failed B\n", ["a.mount", "b.service"]],
+    [
+      "b.service loaded failed failed B\na.mount loaded failed failed A\nb.service loaded failed failed B\n",
+      ["a.mount", "b.service"],
+    ],
   ] as const)("%j", (text, expected) => {
     expect(parseFailedUnits(text)).toEqual(expected);
   });
@@ -41,7 +50,14 @@ describe("defaultCheckName", () => {
 });
 
 describe("checkReport", () => {
-  const r = (status: CheckResult["status"]): CheckResult => ({ name: status, kind: "command", status, attempts: 1, detail: "", durationMs: 0 });
+  const r = (status: CheckResult["status"]): CheckResult => ({
+    name: status,
+    kind: "command",
+    status,
+    attempts: 1,
+    detail: "",
+    durationMs: 0,
+  });
   it.each([
     [[], true],
     [[r("passed"), r("skipped")], true],

@@ -36,9 +36,13 @@ export function sortGenerations(generations: readonly Generation[]): Generation[
 }
 
 /** The generation a plain rollback goes to: the newest one older than `current`. */
-export function previousGeneration(generations: readonly Generation[], current: number): Generation | undefined {
+export function previousGeneration(
+  generations: readonly Generation[],
+  current: number,
+): Generation | undefined {
   let best: Generation | undefined;
-  for (const g of generations) if (g.number < current && (best === undefined || g.number > best.number)) best = g;
+  for (const g of generations)
+    if (g.number < current && (best === undefined || g.number > best.number)) best = g;
   return best;
 }
 

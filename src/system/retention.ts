@@ -43,7 +43,8 @@ export function planRetention(
   policy: RetentionPolicy,
   protect: ProtectedGenerations,
 ): RetentionPlan {
-  if (!Number.isSafeInteger(policy.keep) || policy.keep < 0) throw new Error(`invalid keep count ${policy.keep}`);
+  if (!Number.isSafeInteger(policy.keep) || policy.keep < 0)
+    throw new Error(`invalid keep count ${policy.keep}`);
   const newestFirst = [...generations].sort((a, b) => b.number - a.number);
   const newest = new Set(newestFirst.slice(0, policy.keep).map((g) => g.number));
   const since = policy.keepSinceMs === undefined ? undefined : policy.now.getTime() - policy.keepSinceMs;
@@ -51,7 +52,8 @@ export function planRetention(
   const decisions = newestFirst.map((generation): RetentionDecision => {
     const keep: KeepReason[] = [];
     if (generation.number === protect.current) keep.push("current");
-    if (protect.runningPath !== undefined && generation.storePath === protect.runningPath) keep.push("running");
+    if (protect.runningPath !== undefined && generation.storePath === protect.runningPath)
+      keep.push("running");
     if (protect.bootedPath !== undefined && generation.storePath === protect.bootedPath) keep.push("booted");
     if (generation.number === protect.knownGood) keep.push("known-good");
     if (newest.has(generation.number)) keep.push("newest");
@@ -121,6 +123,8 @@ function reachable(roots: readonly string[], infos: ReadonlyMap<string, PathSize
 export function parseGcSummary(text: string): { paths: number; bytes: number } | undefined {
   const match = /(\d+) store paths? deleted, ([\d.]+) (B|KiB|MiB|GiB|TiB) freed/.exec(text);
   if (!match) return undefined;
-  const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }[match[3] as "B" | "KiB" | "MiB" | "GiB" | "TiB"];
+  const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }[
+    match[3] as "B" | "KiB" | "MiB" | "GiB" | "TiB"
+  ];
   return { paths: Number(match[1]), bytes: Math.round(Number(match[2]) * unit) };
 }

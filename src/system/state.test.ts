@@ -14,7 +14,12 @@ import {
 
 const P = "/nix/var/nix/profiles/system";
 const sp = (n: number) => `/nix/store/${String(n).padStart(32, "b")}-nixos-system-web`;
-const rec = (generation: number, status: GenerationStatus, storePath = sp(generation), profile = P): GenerationRecord => ({
+const rec = (
+  generation: number,
+  status: GenerationStatus,
+  storePath = sp(generation),
+  profile = P,
+): GenerationRecord => ({
   profile,
   generation,
   storePath,
@@ -27,7 +32,7 @@ const rec = (generation: number, status: GenerationStatus, storePath = sp(genera
 
 describe("state file", () => {
   it("round-trips and keeps unknown fields", () => {
-    const state = withRecord(emptyState(), { ...rec(1, "known-good"), future: "field" } as GenerationRecord);
+    const state = withRecord(emptyState(), { ...rec(1, "known-good"), future: "field" });
     const parsed = parseState(serializeState(state));
     expect(parsed).toEqual({ ok: true, state });
   });
@@ -64,17 +69,29 @@ describe("state file", () => {
 
   it("finds the newest existing known-good generation of the profile", () => {
     let state = emptyState();
-    for (const r of [rec(1, "known-good"), rec(2, "known-good"), rec(3, "rolled-back"), rec(4, "known-good", sp(4), "/other")]) {
+    for (const r of [
+      rec(1, "known-good"),
+      rec(2, "known-good"),
+      rec(3, "rolled-back"),
+      rec(4, "known-good", sp(4), "/other"),
+    ]) {
       state = withRecord(state, r);
     }
     const existing = [1, 2, 3, 4].map((n) => ({ number: n, storePath: sp(n) }));
     expect(newestKnownGood(state, P, existing)).toBe(2);
-    expect(newestKnownGood(state, P, existing.filter((g) => g.number !== 2))).toBe(1);
+    expect(
+      newestKnownGood(
+        state,
+        P,
+        existing.filter((g) => g.number !== 2),
+      ),
+    ).toBe(1);
   });
 
   it("drops records of deleted generations of that profile only", () => {
     let state = emptyState();
-    for (const r of [rec(1, "known-good"), rec(2, "failed"), rec(1, "known-good", sp(1), "/other")]) state = withRecord(state, r);
+    for (const r of [rec(1, "known-good"), rec(2, "failed"), rec(1, "known-good", sp(1), "/other")])
+      state = withRecord(state, r);
     const next = withoutDeleted(state, P, [{ number: 2, storePath: sp(2) }]);
     expect(next.generations.map((r) => [r.profile, r.generation])).toEqual([
       [P, 2],

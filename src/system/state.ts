@@ -81,7 +81,9 @@ const sameGeneration = (r: GenerationRecord, profile: string, generation: number
 
 /** The state with `record` replacing any record of the same generation, oldest records dropped past the cap. */
 export function withRecord(state: SystemState, record: GenerationRecord): SystemState {
-  const others = state.generations.filter((r) => !sameGeneration(r, record.profile, record.generation, record.storePath));
+  const others = state.generations.filter(
+    (r) => !sameGeneration(r, record.profile, record.generation, record.storePath),
+  );
   const generations = [...others, record].slice(-MAX_RECORDS);
   return { ...state, generations };
 }
@@ -92,7 +94,9 @@ export function recordOf(
   profile: string,
   generation: { number: number; storePath: string },
 ): GenerationRecord | undefined {
-  return state.generations.findLast((r) => sameGeneration(r, profile, generation.number, generation.storePath));
+  return state.generations.findLast((r) =>
+    sameGeneration(r, profile, generation.number, generation.storePath),
+  );
 }
 
 /** The newest existing generation recorded as known good. */
@@ -103,7 +107,8 @@ export function newestKnownGood(
 ): number | undefined {
   let best: number | undefined;
   for (const g of generations) {
-    if (recordOf(state, profile, g)?.status === "known-good" && (best === undefined || g.number > best)) best = g.number;
+    if (recordOf(state, profile, g)?.status === "known-good" && (best === undefined || g.number > best))
+      best = g.number;
   }
   return best;
 }

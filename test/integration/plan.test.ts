@@ -10,7 +10,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { expectGolden } from "../helpers/golden.js";
-import { advanceHardware, advanceHome, advanceNixpkgs, createWorld, DEFAULT_HOSTS, type HostSpec, type World } from "../helpers/world.js";
+import {
+  advanceHardware,
+  advanceHome,
+  advanceNixpkgs,
+  createWorld,
+  DEFAULT_HOSTS,
+  type HostSpec,
+  type World,
+} from "../helpers/world.js";
 
 const BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
 
@@ -21,9 +29,17 @@ interface CliResult {
   stderr: string;
 }
 
-function ternix(world: World, args: string[], options: { onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<CliResult> {
+function ternix(
+  world: World,
+  args: string[],
+  options: { onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: world.fleetDir, env: { ...world.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: world.fleetDir,
+      env: { ...world.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -107,7 +123,12 @@ describe("ternix plan", () => {
     ]);
     const gpu = plan.hosts.find((h) => h.host === "gpu-ws");
     const kinds = Object.fromEntries(gpu?.diff?.packages.map((p) => [p.name, p.kind]) ?? []);
-    expect(kinds).toMatchObject({ linux: "upgraded", "nvidia-x11": "upgraded", nix: "upgraded", curl: "downgraded" });
+    expect(kinds).toMatchObject({
+      linux: "upgraded",
+      "nvidia-x11": "upgraded",
+      nix: "upgraded",
+      curl: "downgraded",
+    });
     expect(gpu?.diff?.risks.map((x) => x.id)).toEqual(expect.arrayContaining(["kernel", "driver"]));
     expect(plan.lock.inputs.filter((i) => i.status === "changed").map((i) => i.id)).toEqual(["nixpkgs"]);
     expect(await lockOf(w)).not.toBe(before);
@@ -161,12 +182,21 @@ describe("ternix plan", () => {
     expect(r.code, r.stderr).toBe(4);
     const plan = parsePlan(r.stdout);
     expect(plan.outcome).toBe("host-broken");
-    expect(plan.hosts[0]).toMatchObject({ host: "fragile", status: "broken", before: { ok: true }, after: { ok: false } });
+    expect(plan.hosts[0]).toMatchObject({
+      host: "fragile",
+      status: "broken",
+      before: { ok: true },
+      after: { ok: false },
+    });
     expect(plan.hosts[0]?.after.logTail).toContain("is set to fail from nixpkgs revision 24.11-b");
     const broken = plan.hosts.find((h) => h.host === "already-broken");
     expect(broken).toMatchObject({ status: "failing", before: { ok: false }, after: { ok: false } });
     expect(broken?.before.error).toContain("24.11-a");
-    expect(plan.hosts.filter((h) => h.status === "changed").map((h) => h.host)).toEqual(["db", "gpu-ws", "web"]);
+    expect(plan.hosts.filter((h) => h.status === "changed").map((h) => h.host)).toEqual([
+      "db",
+      "gpu-ws",
+      "web",
+    ]);
 
     const text = await ternix(w, ["plan", "--skip-update"]);
     expect(text.code).toBe(4);
@@ -212,7 +242,11 @@ describe("ternix plan", () => {
     await advanceNixpkgs(w, "24.11-b");
     const only = await ternix(w, ["plan", "--restore-lock", "--json", "--hosts", "web", "build-minimal"]);
     expect(only.code, only.stderr).toBe(0);
-    expect(parsePlan(only.stdout).hosts.map((h) => h.host).sort()).toEqual(["build-minimal", "web"]);
+    expect(
+      parsePlan(only.stdout)
+        .hosts.map((h) => h.host)
+        .sort(),
+    ).toEqual(["build-minimal", "web"]);
     const excluded = await ternix(w, ["plan", "--restore-lock", "--json", "--exclude", "^(db|gpu)"]);
     expect(excluded.code, excluded.stderr).toBe(0);
     const plan = parsePlan(excluded.stdout);
@@ -225,7 +259,10 @@ describe("ternix plan", () => {
 
   it("handles host names with spaces and quotes, in reports and result links", async () => {
     const odd = 'web "prod" 1';
-    const w = await world([{ name: odd, packages: ["curl"] }, { name: "db", zfs: true }]);
+    const w = await world([
+      { name: odd, packages: ["curl"] },
+      { name: "db", zfs: true },
+    ]);
     await advanceNixpkgs(w, "24.11-b");
     const keep = join(w.dir, "results");
     const r = await ternix(w, ["plan", "--json", "--keep-results", keep]);
@@ -233,8 +270,15 @@ describe("ternix plan", () => {
     const plan = parsePlan(r.stdout);
     expect(plan.hosts.find((h) => h.host === odd)?.status).toBe("changed");
     const links = (await readdir(keep)).sort();
-    expect(links).toEqual(["db.after", "db.before", "web%20%22prod%22%201.after", "web%20%22prod%22%201.before"]);
-    expect(await readlink(join(keep, "web%20%22prod%22%201.after"))).toBe(plan.hosts.find((h) => h.host === odd)?.after.toplevel);
+    expect(links).toEqual([
+      "db.after",
+      "db.before",
+      "web%20%22prod%22%201.after",
+      "web%20%22prod%22%201.before",
+    ]);
+    expect(await readlink(join(keep, "web%20%22prod%22%201.after"))).toBe(
+      plan.hosts.find((h) => h.host === odd)?.after.toplevel,
+    );
     const md = await ternix(w, ["plan", "--skip-update", "--format", "markdown"]);
     expect(md.stdout).toContain("<b>web &quot;prod&quot; 1</b>");
   });

@@ -13,6 +13,7 @@ import { readProfile } from "../../src/app/profile.js";
 import { rollbackSystem } from "../../src/app/rollback.js";
 import { main } from "../../src/cli/main.js";
 import { ExitCode, NixError, UsageError } from "../../src/errors.js";
+import { advanceNixpkgs, git, updateFleetLock } from "../helpers/world.js";
 import { check, createMachine, type Machine } from "./system-support.js";
 
 let m: Machine;
@@ -80,7 +81,9 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as {
       generations: { generation: number; status: string; storePath: string }[];
     };
-    expect(state.generations).toEqual([expect.objectContaining({ generation: 1, status: "known-good", storePath: built.alpha })]);
+    expect(state.generations).toEqual([
+      expect.objectContaining({ generation: 1, status: "known-good", storePath: built.alpha }),
+    ]);
   });
 
   it("switch shows the diff against the running system", async () => {
@@ -117,11 +120,17 @@ describe("ternix switch / rollback / generations on a real profile", () => {
 
   it("units that newly fail after the switch fail the check", async () => {
     // The fake systemctl reports a failed unit only once the new system is active.
-    await writeFile(m.paths.systemctl, `#!/bin/sh\n[ "$(readlink '${m.paths.currentSystem}')" = '${built.alpha}' ] && echo "sshd.service loaded failed failed SSH"\nexit 0\n`);
+    await writeFile(
+      m.paths.systemctl,
+      `#!/bin/sh\n[ "$(readlink '${m.paths.currentSystem}')" = '${built.alpha}' ] && echo "sshd.service loaded failed failed SSH"\nexit 0\n`,
+    );
     try {
       const result = await m.apply("test", "alpha");
       expect(result.outcome).toBe("rolled-back");
-      expect(result.checks?.results.find((r) => r.kind === "systemd")).toMatchObject({ status: "failed", units: ["sshd.service"] });
+      expect(result.checks?.results.find((r) => r.kind === "systemd")).toMatchObject({
+        status: "failed",
+        units: ["sshd.service"],
+      });
       // test never touches the profile; it re-activates what was running.
       expect((await readProfile(m.paths.profile)).current).toBe(2);
       expect(await lastLines(2)).toEqual([`test ${built.alpha}`, `test ${built.beta}`]);
@@ -139,16 +148,27 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(await readlink(m.paths.currentSystem)).toBe(built.alpha);
     expect(await lastLines(1)).toEqual([`switch ${built.alpha}`]);
 
-    await expect(rollbackSystem({ paths: m.paths, wait: false }, { ...deps, effects: m.effects() })).rejects.toThrow(UsageError);
-    await expect(rollbackSystem({ paths: m.paths, to: 9, wait: false }, { ...deps, effects: m.effects() })).rejects.toThrow(
-      /has no generation 9/,
-    );
+    await expect(
+      rollbackSystem({ paths: m.paths, wait: false }, { ...deps, effects: m.effects() }),
+    ).rejects.toThrow(UsageError);
+    await expect(
+      rollbackSystem({ paths: m.paths, to: 9, wait: false }, { ...deps, effects: m.effects() }),
+    ).rejects.toThrow(/has no generation 9/);
   });
 
   it("generations lists every generation with current, booted and known-good markers", async () => {
     await symlink(built.beta as string, m.paths.bootedSystem);
     const result = await listGenerations({ paths: m.paths, diff: true }, { nix: m.nix });
-    expect(result.generations.map((g) => [g.number, g.current, g.booted, g.knownGood, g.newestKnownGood, g.status])).toEqual([
+    expect(
+      result.generations.map((g) => [
+        g.number,
+        g.current,
+        g.booted,
+        g.knownGood,
+        g.newestKnownGood,
+        g.status,
+      ]),
+    ).toEqual([
       [1, true, false, true, false, "known-good"],
       [2, false, true, true, true, "known-good"],
       [3, false, false, false, false, "rolled-back"],
@@ -219,15 +239,36 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     const lockPath = join(m.paths.stateDir, "apply.lock");
     await writeFile(lockPath, JSON.stringify({ pid: holder.pid, command: "switch other", since: "earlier" }));
     try {
-      await expect(rollbackSystem({ paths: m.paths, to: 2, wait: false }, { nix: m.nix, effects: m.effects(), system: m.system })).rejects.toThrow(
-        new RegExp(`pid ${holder.pid}`),
-      );
+      await expect(
+        rollbackSystem(
+          { paths: m.paths, to: 2, wait: false },
+          { nix: m.nix, effects: m.effects(), system: m.system },
+        ),
+      ).rejects.toThrow(new RegExp(`pid ${holder.pid}`));
     } finally {
       holder.kill();
       await new Promise((resolve) => holder.once("exit", resolve));
     }
-    const result = await rollbackSystem({ paths: m.paths, to: 2, wait: false }, { nix: m.nix, effects: m.effects(), system: m.system });
+    const result = await rollbackSystem(
+      { paths: m.paths, to: 2, wait: false },
+      { nix: m.nix, effects: m.effects(), system: m.system },
+    );
     expect(result.to.number).toBe(2);
     await expect(readFile(lockPath)).rejects.toThrow(); // released
+  });
+
+  it("--commit commits the updated flake.lock once the checks passed", async () => {
+    await advanceNixpkgs(m.world, "24.11-c");
+    await updateFleetLock(m.world, { inputs: ["nixpkgs"] });
+    const result = await m.apply("switch", "alpha", { commit: true });
+    expect(result.outcome).toBe("switched");
+    expect(result.commit?.sha).toMatch(/^[0-9a-f]{40}$/);
+    const message = await git(m.world, m.world.fleetDir, ["log", "-1", "--format=%B"]);
+    expect(message).toMatch(/^flake\.lock: update nixpkgs/);
+    expect(message).toContain(`Applied to alpha as system generation ${result.generation}; checks passed`);
+    expect(await git(m.world, m.world.fleetDir, ["status", "--porcelain", "flake.lock"])).toBe("");
+    // Nothing left to commit: a second switch says so.
+    const again = await m.apply("switch", "alpha", { commit: true });
+    expect(again.commit).toEqual({ sha: undefined });
   });
 });

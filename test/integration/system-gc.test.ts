@@ -47,7 +47,10 @@ afterAll(async () => {
   await m?.world.cleanup();
 });
 
-const links = async () => (await readdir(dirname(m.paths.profile))).filter((e) => e.startsWith(`${basename(m.paths.profile)}-`)).sort();
+const links = async () =>
+  (await readdir(dirname(m.paths.profile)))
+    .filter((e) => e.startsWith(`${basename(m.paths.profile)}-`))
+    .sort();
 
 function request(extra: Partial<GcRequest>): GcRequest {
   return { paths: m.paths, keep: 1, dryRun: false, collect: false, optimise: false, wait: false, ...extra };
@@ -89,25 +92,48 @@ describe("ternix gc on a real profile", () => {
     let code: number;
     try {
       const p = m.paths;
-      code = await main(["gc", "--dry-run", "--keep", "1", "--flake", m.world.fleetDir, "--profile", p.profile, "--current-system", p.currentSystem, "--booted-system", p.bootedSystem, "--state-dir", p.stateDir]);
+      code = await main([
+        "gc",
+        "--dry-run",
+        "--keep",
+        "1",
+        "--flake",
+        m.world.fleetDir,
+        "--profile",
+        p.profile,
+        "--current-system",
+        p.currentSystem,
+        "--booted-system",
+        p.bootedSystem,
+        "--state-dir",
+        p.stateDir,
+      ]);
     } finally {
       spy.mockRestore();
     }
     expect(code).toBe(0);
     const out = chunks.join("");
-    expect(out).toMatch(/Would delete 2 generations \(2, 5\); collecting garbage then frees about [\d.,]+(B|KiB|MiB)/);
+    expect(out).toMatch(
+      /Would delete 2 generations \(2, 5\); collecting garbage then frees about [\d.,]+(B|KiB|MiB)/,
+    );
     expect(out).toContain("Dry run: nothing was deleted.");
     expect(await links()).toHaveLength(6);
   });
 
   it("deletes the rest and keeps current, booted and known good, even with --keep 0", async () => {
-    const result = await collectGarbage(request({ keep: 0 }), { nix: m.nix, effects: m.effects(), system: m.system });
+    const result = await collectGarbage(request({ keep: 0 }), {
+      nix: m.nix,
+      effects: m.effects(),
+      system: m.system,
+    });
     expect(result.deleted).toEqual([2, 5, 6]);
     expect(await links()).toEqual(["system-1-link", "system-3-link", "system-4-link"]);
     const profile = await readProfile(m.paths.profile);
     expect(profile.current).toBe(3);
     // Records of deleted generations are dropped; the protected known-good one stays.
-    const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as { generations: { generation: number }[] };
+    const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as {
+      generations: { generation: number }[];
+    };
     expect(state.generations.map((r) => r.generation)).toEqual([4]);
     // Lock released.
     expect(await readdir(m.paths.stateDir)).toEqual(["state.json"]);

@@ -41,7 +41,11 @@ export interface Machine {
   system: SystemEffects;
   events: AppEvent[];
   effects(): Effects;
-  apply(mode: ApplyMode, host: string, extra?: Partial<ApplyRequest> & { review?: () => Promise<boolean> }): Promise<ApplyResult>;
+  apply(
+    mode: ApplyMode,
+    host: string,
+    extra?: Partial<ApplyRequest> & { review?: () => Promise<boolean> },
+  ): Promise<ApplyResult>;
   switchLog(): Promise<string[]>;
   /** profile -> generation link -> store path, and the generation links, for "nothing changed" checks. */
   snapshot(): Promise<string>;
@@ -67,18 +71,36 @@ export async function createMachine(hosts: HostSpec[] = SYSTEM_HOSTS): Promise<M
     systemctl: join(root, "bin", "systemctl"),
   };
   const failedUnitsFile = join(root, "failed-units");
-  await Promise.all([mkdir(join(root, "profiles"), { recursive: true }), mkdir(join(root, "run"), { recursive: true }), mkdir(join(root, "bin"), { recursive: true })]);
+  await Promise.all([
+    mkdir(join(root, "profiles"), { recursive: true }),
+    mkdir(join(root, "run"), { recursive: true }),
+    mkdir(join(root, "bin"), { recursive: true }),
+  ]);
   await writeFile(failedUnitsFile, "");
   // Prints what the file says, as `systemctl --failed --plain --no-legend` would.
-  await writeFile(paths.systemctl, `#!/bin/sh\nwhile read -r unit; do [ -n "$unit" ] && echo "$unit loaded failed failed $unit"; done < '${failedUnitsFile}'\nexit 0\n`);
+  await writeFile(
+    paths.systemctl,
+    `#!/bin/sh\nwhile read -r unit; do [ -n "$unit" ] && echo "$unit loaded failed failed $unit"; done < '${failedUnitsFile}'\nexit 0\n`,
+  );
   await chmod(paths.systemctl, 0o755);
   const env = { ...world.env, TERNIX_FIXTURE_CURRENT_SYSTEM: paths.currentSystem };
   const nix = await createNix({ run, env });
   const git = createGit(run, env);
   const gitRoot = world.fleetDir;
-  const flake: FlakeLocation = { dir: world.fleetDir, lockPath: join(world.fleetDir, "flake.lock"), gitRoot, lockPathInRepo: "flake.lock" };
+  const flake: FlakeLocation = {
+    dir: world.fleetDir,
+    lockPath: join(world.fleetDir, "flake.lock"),
+    gitRoot,
+    lockPathInRepo: "flake.lock",
+  };
   const events: AppEvent[] = [];
-  const effects = (): Effects => ({ run, now: () => new Date(), onEvent: (e) => events.push(e), env, cleanup: new Cleanup() });
+  const effects = (): Effects => ({
+    run,
+    now: () => new Date(),
+    onEvent: (e) => events.push(e),
+    env,
+    cleanup: new Cleanup(),
+  });
   const system = realSystemEffects();
   const machine: Machine = {
     world,
@@ -105,11 +127,19 @@ export async function createMachine(hosts: HostSpec[] = SYSTEM_HOSTS): Promise<M
     async snapshot() {
       const dir = join(root, "profiles");
       const entries = (await readdir(dir)).sort();
-      const links = await Promise.all(entries.map(async (e) => `${e} -> ${await readlink(join(dir, e)).catch(() => "?")}`));
+      const links = await Promise.all(
+        entries.map(async (e) => `${e} -> ${await readlink(join(dir, e)).catch(() => "?")}`),
+      );
       const current = await readlink(paths.currentSystem).catch(() => "(none)");
       const state = await readFile(join(paths.stateDir, "state.json"), "utf8").catch(() => "(none)");
       const stateDir = await readdir(paths.stateDir).catch(() => []);
-      return [...links, `current-system -> ${current}`, `state dir: ${stateDir.join(" ")}`, state, ...(await machine.switchLog())].join("\n");
+      return [
+        ...links,
+        `current-system -> ${current}`,
+        `state dir: ${stateDir.join(" ")}`,
+        state,
+        ...(await machine.switchLog()),
+      ].join("\n");
     },
   };
   return machine;
