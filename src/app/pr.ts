@@ -205,7 +205,8 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
           ? `Dry run: ${branch} on ${remote} already holds this update; nothing would be pushed.`
           : `Dry run: would push ${sha.slice(0, 12)} to ${branch} on ${remote} (based on ${base} ${baseCommit.slice(0, 12)}).`,
       );
-      return { ...done, ...body, action: "dry-run", commit: { sha: upToDate ? (branchCommit) : sha, message, pushed: false } };
+      const head = upToDate && branchCommit !== undefined ? branchCommit : sha;
+      return { ...done, ...body, action: "dry-run", commit: { sha: head, message, pushed: false } };
     }
 
     if (upToDate) info(`${branch} on ${remote} already holds this update; not pushing.`);

@@ -193,8 +193,8 @@ function mdSummary(result: PlanResult): string {
 }
 
 function cell(text: string, escape = true): string {
-  const value = escape ? escapeMarkdown(text) : text;
-  return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  // escapeMarkdown already escapes `|`; raw cells (our own HTML) only need theirs.
+  return (escape ? escapeMarkdown(text) : text.replace(/\|/g, "\\|")).replace(/\n/g, " ");
 }
 
 interface Section {
