@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 /** Folders whose code is pure: no processes, no file system, no console. */
-const pureFolders = ["src/lock/**", "src/closure/**", "src/report/**"];
+const pureFolders = ["src/lock/**", "src/closure/**", "src/report/**", "src/system/**"];
 
 export default tseslint.config(
   { ignores: ["dist/**", "dist-test/**", "node_modules/**", "coverage/**", "test/fixtures/**/*.js"] },

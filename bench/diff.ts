@@ -44,6 +44,7 @@ import {
   progress,
   ratio,
   REPO_ROOT,
+  reportFailure,
   requireBuiltCli,
   spread,
   table,
@@ -106,19 +107,41 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+/**
+ * The host. Its padding libraries (`pkgs.fixture.synthetic`) hang under a few bundle packages rather
+ * than directly in `environment.systemPackages`: the fixture's system-path passes its packages in
+ * one environment variable, and ~2,000 store paths there exceed Linux's 128 KiB limit per string
+ * (MAX_ARG_STRLEN: "Argument list too long"). Real closures are deep like this anyway.
+ */
 function hostSpec(options: Options, side: "before" | "after"): HostSpec {
   const padding = Math.max(0, options.paths - MINIMAL_HOST_PATHS - OPTION_PATHS + 10);
   const churned = Math.round(padding * options.churn);
-  return {
-    name: HOST,
-    openssh: true,
-    nvidia: true,
-    packages: ["curl", "git", "vim", "jq", "tmux", "python312Packages.requests"],
-    synthetic: [
-      { prefix: "bench-shared", count: padding - churned },
-      { prefix: side === "before" ? "bench-old" : "bench-new", count: churned },
-    ],
-  };
+  const churnPrefix = side === "before" ? "bench-old" : "bench-new";
+  const packages = ["curl", "git", "vim", "jq", "tmux", "python312Packages.requests"].map((p) => `pkgs.${p}`);
+  const extraConfig = `environment.systemPackages = [ ${packages.join(" ")} ] ++ (
+    let
+      bundle = name: libs: builtins.derivation {
+        inherit name;
+        inherit (pkgs) system;
+        deps = libs;
+        builder = "/bin/sh";
+        args = [ "-c" "mkdir -p $out/nix-support; for d in $deps; do echo $d >> $out/nix-support/propagated-libraries; done" ];
+        PATH = "/usr/bin:/bin";
+      };
+      chunks = size: list:
+        let n = builtins.length list; in
+        builtins.genList (i:
+          builtins.genList (j: builtins.elemAt list (i * size + j))
+            (if n - i * size < size then n - i * size else size))
+          ((n + size - 1) / size);
+      bundles = prefix: count:
+        let parts = chunks 500 (pkgs.fixture.synthetic prefix count); in
+        builtins.genList (i: bundle "\${prefix}-bundle\${toString i}-1.0" (builtins.elemAt parts i))
+          (builtins.length parts);
+    in
+    bundles "bench-shared" ${padding - churned} ++ bundles "${churnPrefix}" ${churned}
+  );`;
+  return { name: HOST, openssh: true, nvidia: true, extraConfig };
 }
 
 interface Pair {
@@ -314,7 +337,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench/diff: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+main().catch((error: unknown) => reportFailure("bench/diff", error));

@@ -122,3 +122,11 @@ export function positiveInt(value: string | undefined, flag: string, fallback: n
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} takes a positive whole number, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** The benchmark's last words: message, stack, and a failed command's stderr tail when there is one. */
+export function reportFailure(name: string, error: unknown): void {
+  const tail = (error as { stderrTail?: unknown }).stderrTail;
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`${name}: ${text}\n${typeof tail === "string" ? `${tail}\n` : ""}`);
+  process.exitCode = 1;
+}

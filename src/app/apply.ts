@@ -246,7 +246,14 @@ async function switchSystem(
   const generation = await addGeneration(deps.nix, paths.profile, built.storePath);
   // Until the checks decide, an interrupt puts the profile (the boot default) back where it was.
   const unregister = deps.effects.cleanup.add(async () => {
-    if (previous === undefined) return;
+    if (previous === undefined) {
+      deps.effects.onEvent({
+        type: "log",
+        level: "warn",
+        message: `interrupted while switching to generation ${generation}, the profile's first: run \`ternix switch\` again.`,
+      });
+      return;
+    }
     await switchGeneration(deps.nix, paths.profile, previous.number);
     deps.effects.onEvent({
       type: "log",

@@ -7,12 +7,7 @@
  * lists; no renderer shows them. Pure: text in, model out.
  */
 import { z } from "zod";
-import type {
-  ClosureDiff,
-  ClosureSide,
-  PackageChange,
-  SelectionMarker,
-} from "../closure/model.js";
+import type { ClosureDiff, ClosureSide, PackageChange, SelectionMarker } from "../closure/model.js";
 import { InputError } from "../errors.js";
 import type { InputDiff, LockDiff } from "../lock/diff.js";
 import type { LockedInput } from "../lock/graph.js";
@@ -224,9 +219,12 @@ export function parsePlanJson(text: string, file: string): PlanResult {
     });
   }
   if (version !== 1) {
-    throw new InputError(`${file} is a plan report with schemaVersion ${JSON.stringify(version ?? null)}; this Ternix reads version 1.`, {
-      hint: "Make the report with the same Ternix version that opens the pull request.",
-    });
+    throw new InputError(
+      `${file} is a plan report with schemaVersion ${JSON.stringify(version ?? null)}; this Ternix reads version 1.`,
+      {
+        hint: "Make the report with the same Ternix version that opens the pull request.",
+      },
+    );
   }
   const parsed = PlanJson.safeParse(data);
   if (!parsed.success) {
@@ -246,15 +244,14 @@ export function planFromJson(json: PlanJson): PlanResult {
     mode: json.mode,
     inputs: [...json.inputs],
     lockDiff: lockDiffFromJson(json.lock),
-    hosts: json.hosts.map(
-      (h): HostPlan =>
-        compact({
-          host: h.host,
-          status: h.status,
-          before: hostBuildFromJson(h.host, h.before),
-          after: hostBuildFromJson(h.host, h.after),
-          diff: h.diff === null ? undefined : closureDiffFromJson(h.diff),
-        }),
+    hosts: json.hosts.map((h): HostPlan =>
+      compact({
+        host: h.host,
+        status: h.status,
+        before: hostBuildFromJson(h.host, h.before),
+        after: hostBuildFromJson(h.host, h.after),
+        diff: h.diff === null ? undefined : closureDiffFromJson(h.diff),
+      }),
     ),
     skippedHosts: [...json.skippedHosts],
     lockState: json.lockState,

@@ -135,8 +135,18 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
 
   const { plan: result, afterText, reportJson } = await obtainPlan(request, deps);
   const exitCode = planExitCodes[result.outcome];
-  const reportFiles = request.reportDir === undefined ? [] : await writeReports(request.reportDir, result, reportJson);
-  const done: Omit<PrResult, "action"> = { outcome: result.outcome, exitCode, plan: result, target, remote, base, branch, reportFiles };
+  const reportFiles =
+    request.reportDir === undefined ? [] : await writeReports(request.reportDir, result, reportJson);
+  const done: Omit<PrResult, "action"> = {
+    outcome: result.outcome,
+    exitCode,
+    plan: result,
+    target,
+    remote,
+    base,
+    branch,
+    reportFiles,
+  };
 
   if (result.outcome === "lock-unchanged" || result.outcome === "no-host-changed") {
     info(
@@ -174,7 +184,12 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
 
     const title = prTitle(commitDiff);
     const message = lockCommitMessage(commitDiff);
-    const built = await commitFileOnto(ctx, { parent: baseCommit, path: lockPath, content: afterText, message });
+    const built = await commitFileOnto(ctx, {
+      parent: baseCommit,
+      path: lockPath,
+      content: afterText,
+      message,
+    });
     const sha = built.commit as string;
 
     let pushed = false;
@@ -190,11 +205,15 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
       }
     }
     const upToDate =
-      branchCommit !== undefined && (await isSameCommit(ctx, branchCommit, { parent: baseCommit, tree: built.tree, message }));
+      branchCommit !== undefined &&
+      (await isSameCommit(ctx, branchCommit, { parent: baseCommit, tree: built.tree, message }));
 
     const limit = bodyLimit(request.config, setup.forgeKind, setup.forge);
     const fitted = fitBody(renderPlanMarkdown(result, { budget: limit }), limit);
-    if (fitted.truncated) warn(`the report was shortened to fit the ${limit}-character body limit; the full report is in --report-dir.`);
+    if (fitted.truncated)
+      warn(
+        `the report was shortened to fit the ${limit}-character body limit; the full report is in --report-dir.`,
+      );
     const broken = result.outcome === "host-broken";
     const draftOnBreak = request.draftOnBreak ?? request.config.forge["draft-on-break"];
     const body = { title, body: fitted.body, bodyTruncated: fitted.truncated };
@@ -286,14 +305,18 @@ async function preflight(request: PrRequest, deps: PrDeps): Promise<Setup> {
   await checkBranchName(ctx, branch, "--branch");
   const remoteUrl = await deps.git.call(["-C", flake.gitRoot, "remote", "get-url", remote], { env });
   if (remoteUrl.exitCode !== 0) {
-    throw new UsageError(`the git repository ${flake.gitRoot} has no remote named ${JSON.stringify(remote)}.`, {
-      hint: "Pass --remote NAME (see `git remote -v`), or set [forge] remote in ternix.toml.",
-    });
+    throw new UsageError(
+      `the git repository ${flake.gitRoot} has no remote named ${JSON.stringify(remote)}.`,
+      {
+        hint: "Pass --remote NAME (see `git remote -v`), or set [forge] remote in ternix.toml.",
+      },
+    );
   }
 
   const flags = request.forge ?? {};
   const configUrl = config.forge.url;
-  const configIsApi = configUrl !== undefined && /\/api\/v[13]\/?$|^https?:\/\/api\.github\.com/.test(configUrl);
+  const configIsApi =
+    configUrl !== undefined && /\/api\/v[13]\/?$|^https?:\/\/api\.github\.com/.test(configUrl);
   const kind = flags.kind ?? config.forge.kind;
   const target = detectForge({
     flags: {
@@ -330,7 +353,9 @@ async function preflight(request: PrRequest, deps: PrDeps): Promise<Setup> {
     ...(explicitBase === undefined ? [] : [`refs/heads/${explicitBase}`]),
   ]);
   const headTarget = heads.symrefs.get("HEAD");
-  const base = explicitBase ?? (headTarget?.startsWith("refs/heads/") ? headTarget.slice("refs/heads/".length) : undefined);
+  const base =
+    explicitBase ??
+    (headTarget?.startsWith("refs/heads/") ? headTarget.slice("refs/heads/".length) : undefined);
   if (base === undefined) {
     throw new UsageError(`cannot tell the default branch of ${remote} (its HEAD is not a symbolic ref).`, {
       hint: "Pass --base BRANCH, or set [forge] base in ternix.toml.",
@@ -342,7 +367,9 @@ async function preflight(request: PrRequest, deps: PrDeps): Promise<Setup> {
     });
   }
   if (!heads.refs.has(`refs/heads/${base}`) && explicitBase !== undefined) {
-    throw new InputError(`${remote} has no branch ${JSON.stringify(base)}.`, { hint: "Check --base (or [forge] base in ternix.toml)." });
+    throw new InputError(`${remote} has no branch ${JSON.stringify(base)}.`, {
+      hint: "Check --base (or [forge] base in ternix.toml).",
+    });
   }
   return {
     ctx,
@@ -387,9 +414,12 @@ async function obtainPlan(request: PrRequest, deps: PrDeps): Promise<ObtainedPla
     if (plan.outcome === "changed" || plan.outcome === "host-broken") {
       const mismatch = reportMismatch(plan.lockDiff, parseFlakeLock(afterText, flake.lockPath));
       if (mismatch !== undefined) {
-        throw new InputError(`${flake.lockPath} is not the updated lock ${source.file} was made with (${mismatch}).`, {
-          hint: "Run `ternix pr --report` in the checkout where `ternix plan` ran, without --restore-lock; or let `ternix pr` run the plan.",
-        });
+        throw new InputError(
+          `${flake.lockPath} is not the updated lock ${source.file} was made with (${mismatch}).`,
+          {
+            hint: "Run `ternix pr --report` in the checkout where `ternix plan` ran, without --restore-lock; or let `ternix pr` run the plan.",
+          },
+        );
       }
     }
     return { plan, afterText, reportJson: text.endsWith("\n") ? text : `${text}\n` };
@@ -445,7 +475,8 @@ function changeKey(diff: LockDiff): string {
 function bodyLimit(config: Config, kind: ForgeKind, forge: Forge | undefined): number {
   const configured = config.forge["body-limit"];
   // Without a forge (dry run) use the adapter's documented limit.
-  const forgeLimit = forge?.bodyLimit ?? (kind === "github" ? GITHUB_BODY_LIMIT : (configured ?? FORGEJO_DEFAULT_BODY_LIMIT));
+  const forgeLimit =
+    forge?.bodyLimit ?? (kind === "github" ? GITHUB_BODY_LIMIT : (configured ?? FORGEJO_DEFAULT_BODY_LIMIT));
   return Math.min(forgeLimit, configured ?? forgeLimit);
 }
 

@@ -57,8 +57,9 @@ export const registerInit: RegisterCommand = (program, runtime) => {
     .addHelpText(
       "after",
       `
-Writes .github/workflows/ternix-update.yml (GitHub) or .forgejo/workflows/ternix-update.yml
-(Forgejo, Gitea) at the repository root; a flake in a subdirectory gets a working-directory.
+Writes .github/workflows/ternix-update.yml (GitHub), .forgejo/workflows/ternix-update.yml
+(Forgejo) or .gitea/workflows/ternix-update.yml (Gitea) at the repository root; a flake in a
+subdirectory gets a working-directory.
 Prints the path written. See docs/pr.md for the repository settings the workflow needs.`,
     )
     .action(
@@ -79,6 +80,8 @@ Prints the path written. See docs/pr.md for the repository settings the workflow
             workingDirectory: sub === "" ? undefined : sub,
             // The workflow runs the Ternix that wrote it.
             ternixVersion: VERSION,
+            // Gitea runs the Forgejo workflow, but only reads it from .gitea/workflows.
+            workflowsDir: options.forge === "gitea" ? ".gitea/workflows" : undefined,
           },
           { force: options.force ?? false },
         );
@@ -91,7 +94,7 @@ Prints the path written. See docs/pr.md for the repository settings the workflow
         if (!written.unchanged) {
           rt.output.info(
             forge === "github"
-              ? 'Commit it, then allow "Allow GitHub Actions to create and approve pull requests" (Settings > Actions > General).'
+              ? 'Commit it, and enable "Allow GitHub Actions to create and approve pull requests" in Settings > Actions > General.'
               : "Commit it; the runner needs Nix or sudo in its image (see docs/pr.md).",
           );
         }

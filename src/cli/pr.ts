@@ -91,7 +91,7 @@ The branch is pushed with your git remote's credentials, as your git identity (d
 
 Exit codes:
   0  the update changes at least one host: branch pushed, pull request opened or updated
-  1  error (nothing half-done: your checkout, index and flake.lock are as they were)
+  1  error (your checkout, index and flake.lock are left as they were)
   2  flake.lock did not change: nothing pushed, an open pull request left as it is
   3  flake.lock changed but no host's system differs: nothing pushed, pull request left as it is
   4  the update breaks a host that built before: branch pushed, pull request opened or updated

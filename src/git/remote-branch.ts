@@ -280,7 +280,8 @@ export async function pushWithLease(
   const result = await ctx.git.call(["-C", ctx.repo, ...args], { env: ctx.env });
   if (result.exitCode === 0) return;
   const output = `${result.stdout}\n${result.stderr}`;
-  if (/stale info|\(fetch first\)|non-fast-forward/.test(output)) {
+  // A lease that no longer holds is reported as "[rejected] (stale info)" (git push --porcelain).
+  if (/\(stale info\)/.test(output)) {
     const redact = ctx.redact ?? ((s: string) => s);
     throw new LeaseError(
       redact(

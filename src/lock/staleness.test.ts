@@ -255,7 +255,12 @@ describe("assessInputs", () => {
     const [v] = assessInputs(
       inputsOf({
         nixpkgs: {
-          locked: { lastModified: unix("2025-06-10T00:00:00Z"), narHash: "sha256-x", path: "/src/nixpkgs", type: "path" },
+          locked: {
+            lastModified: unix("2025-06-10T00:00:00Z"),
+            narHash: "sha256-x",
+            path: "/src/nixpkgs",
+            type: "path",
+          },
           original: { path: "/src/nixpkgs", type: "path" },
         },
       }),

@@ -166,9 +166,12 @@ describe("notSystemNote", () => {
   const plain = (root: string, packages: string[]) => fakeClosure({ root, packages, sw: false });
 
   it("says when a side is not a NixOS system, in text and Markdown", () => {
-    const diff = diffClosures(plain("curl-8.11.0", ["openssl-3.3.2"]), plain("curl-8.11.1", ["openssl-3.3.3"]));
+    const diff = diffClosures(
+      plain("curl-8.11.0", ["openssl-3.3.2"]),
+      plain("curl-8.11.1", ["openssl-3.3.3"]),
+    );
     expect(notSystemNote(diff)).toMatch(/^Neither side is a NixOS system /);
-    expect(renderClosureDiffText(diff).split("\n")[0]).toBe(`Note: ${notSystemNote(diff)}`);
+    expect(renderClosureDiffText(diff).split("\n")[2]).toBe(`Note: ${notSystemNote(diff)}`);
     expect(renderClosureDiffMarkdown(diff)).toContain(`_Note: ${notSystemNote(diff)}_`);
   });
 

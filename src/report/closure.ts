@@ -142,17 +142,20 @@ const SEVERITY_LABEL: Record<RiskSeverity, string> = {
 /**
  * Says which sides are not NixOS systems: any store path can be diffed, but without a toplevel's
  * own files (kernel, initrd, `sw`, `bin/switch-to-configuration`) risk flags are guesses from
- * package names, and the root itself (a package, not a system) shows only in the header.
+ * package names, and a root that is a package (not a system) is easy to miss in the header alone.
  */
 export function notSystemNote(diff: ClosureDiff): string | undefined {
   const isSystem = (side: ClosureSide) => side.system !== undefined || side.swPath !== undefined;
   const before = !isSystem(diff.before);
   const after = !isSystem(diff.after);
   if (!before && !after) return undefined;
-  const which = before && after ? "Neither side is" : before ? "The old side is not" : "The new side is not";
+  const which =
+    before && after
+      ? "Neither side is a NixOS system (no kernel, initrd, sw or switch-to-configuration in the roots)"
+      : `The ${before ? "old" : "new"} side is not a NixOS system (no kernel, initrd, sw or switch-to-configuration in its root)`;
   return (
-    `${which} a NixOS system (no kernel, initrd, sw or switch-to-configuration in its root): ` +
-    "packages are compared all the same, but risk flags can only be guessed from package names."
+    `${which}: the closures are compared all the same, but the roots themselves are not listed as ` +
+    "packages, and risk flags come from package names only."
   );
 }
 
@@ -242,11 +245,11 @@ export function renderClosureDiffText(diff: ClosureDiff, options: ClosureTextOpt
   const lines: string[] = [];
   const risks = riskLinesText(diff.risks, diff.needsReboot, s);
   if (risks.length > 0) lines.push(...risks, "");
-  const note = notSystemNote(diff);
-  if (note !== undefined) lines.push(s.dim(`Note: ${note}`));
   if (options.header ?? true) {
     lines.push(`${s.bold("<<<")} ${diff.before.root}`, `${s.bold(">>>")} ${diff.after.root}`);
   }
+  const note = notSystemNote(diff);
+  if (note !== undefined) lines.push(s.dim(`Note: ${note}`));
   const all = sections(diff);
   for (const section of all) lines.push(...sectionLinesText(section, s, showSizes));
   if (all.length === 0) lines.push("No version or selection state changes.");

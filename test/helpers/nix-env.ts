@@ -30,6 +30,8 @@ const LEAKS = [
   "GIT_OBJECT_DIRECTORY",
   "GIT_CEILING_DIRECTORIES",
   "TERNIX_FIXTURE_SWITCH_FAIL",
+  "TERNIX_FIXTURE_SWITCH_LOG",
+  "TERNIX_FIXTURE_CURRENT_SYSTEM",
 ];
 
 /** Only the variables the tests set (global setup copies these into process.env). */

@@ -271,4 +271,38 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     const again = await m.apply("switch", "alpha", { commit: true });
     expect(again.commit).toEqual({ sha: undefined });
   });
+
+  it("an interrupt during the checks puts the profile back and says how to recover", async () => {
+    const before = await readProfile(m.paths.profile);
+    const started = join(m.world.dir, "check-started");
+    const effects = m.effects();
+    const slow = { ...check(["sh", "-c", `touch '${started}'; sleep 2; exit 1`]), timeoutMs: 5_000 };
+    const running = m.apply("switch", "zeta", { checks: [slow], effects });
+    await vi.waitFor(() => readFile(started), { timeout: 60_000, interval: 100 });
+    expect((await readProfile(m.paths.profile)).current).toBeGreaterThan(before.current ?? 0);
+    // What the CLI does on SIGINT: run the cleanup actions (then it exits).
+    expect(await effects.cleanup.runAll()).toEqual([]);
+    expect((await readProfile(m.paths.profile)).current).toBe(before.current);
+    expect(m.events).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        message: expect.stringContaining(`ternix rollback --to ${before.current}`) as unknown,
+      }),
+    );
+    await expect(readFile(join(m.paths.stateDir, "apply.lock"))).rejects.toThrow(); // released
+    await running; // in the CLI the process would be gone by now; here the check fails and rolls back
+  });
+
+  it("boot makes it the boot default without activating it", async () => {
+    const running = await readlink(m.paths.currentSystem);
+    const result = await m.apply("boot", "gamma");
+    expect(result.outcome).toBe("boot-default");
+    const profile = await readProfile(m.paths.profile);
+    expect(profile.current).toBe(result.generation);
+    expect(profile.generations.find((g) => g.number === result.generation)?.storePath).toBe(
+      result.preview.storePath,
+    );
+    expect(await readlink(m.paths.currentSystem)).toBe(running);
+    expect(await lastLines(1)).toEqual([`boot ${result.preview.storePath}`]);
+  });
 });

@@ -44,7 +44,7 @@ export interface Machine {
   apply(
     mode: ApplyMode,
     host: string,
-    extra?: Partial<ApplyRequest> & { review?: () => Promise<boolean> },
+    extra?: Partial<ApplyRequest> & { review?: () => Promise<boolean>; effects?: Effects },
   ): Promise<ApplyResult>;
   switchLog(): Promise<string[]>;
   /** profile -> generation link -> store path, and the generation links, for "nothing changed" checks. */
@@ -62,6 +62,15 @@ export const check = (command: string[]): CheckSpec => ({
 
 export async function createMachine(hosts: HostSpec[] = SYSTEM_HOSTS): Promise<Machine> {
   const world = await createWorld({ hosts });
+  try {
+    return await machineIn(world);
+  } catch (error) {
+    await world.cleanup();
+    throw error;
+  }
+}
+
+async function machineIn(world: World): Promise<Machine> {
   const root = join(world.dir, "machine");
   const paths: SystemPaths = {
     profile: join(root, "profiles", "system"),
@@ -114,10 +123,10 @@ export async function createMachine(hosts: HostSpec[] = SYSTEM_HOSTS): Promise<M
     events,
     effects,
     apply: (mode, host, extra = {}) => {
-      const { review, ...rest } = extra;
+      const { review, effects: given, ...rest } = extra;
       return applySystem(
         { mode, host, flake, paths, checks: [], rollback: true, commit: false, wait: false, ...rest },
-        { nix, git, effects: effects(), system, review: review ?? (() => Promise.resolve(true)) },
+        { nix, git, effects: given ?? effects(), system, review: review ?? (() => Promise.resolve(true)) },
       );
     },
     async switchLog() {

@@ -118,8 +118,9 @@ describe("the test world", () => {
     >;
     const bootspec = boot["org.nixos.bootspec.v1"];
     expect(bootspec?.["toplevel"]).toBe(gpu);
+    // As NixOS's bootspec.nix: kernelParams are boot.kernelParams; init is a field of its own.
+    expect(bootspec?.["init"]).toBe(`${gpu}/init`);
     expect(bootspec?.["kernelParams"]).toEqual([
-      `init=${gpu}/init`,
       "loglevel=4",
       "nvidia-drm.modeset=1",
       "console=ttyS0",

@@ -1,0 +1,342 @@
+/**
+ * bench/plan: `ternix plan` against the sequential per-host loop it replaces, on a generated fleet
+ * whose hosts cost real evaluation time, everything already built, Nix's evaluation cache cleared
+ * before every run of either (a fresh XDG_CACHE_HOME) and the lock reset, so every run sees the same
+ * update (nixpkgs 24.11-a → 24.11-b). Prints medians, the speed-up loop/ternix, and Ternix's own
+ * work: its wall time minus the Nix phases it reports in `timingsMs`.
+ *
+ *   npm run bench:plan -- [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9]
+ *                         [--eval-ms 500 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]
+ *
+ * The loop (what fleet repositories script by hand, with Nix 2.8's `--json` for the out path):
+ *   for h in hosts: nix build FLAKE#nixosConfigurations.$h.config.system.build.toplevel --no-link --json
+ *   nix flake update
+ *   for h in hosts: nix build … (after); nix store diff-closures BEFORE AFTER
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fleetHosts, generateFleet } from "../test/fixtures/generate-fleet.js";
+import { ensureNixDaemon } from "../test/helpers/nix-daemon.js";
+import { NIX_FLAGS } from "../test/helpers/nix-env.js";
+import { advanceNixpkgs, setFleetHosts, toplevelInstallable, type World } from "../test/helpers/world.js";
+import {
+  machineLine,
+  median,
+  ms,
+  positiveInt,
+  progress,
+  reportFailure,
+  requireBuiltCli,
+  spread,
+  table,
+  TERNIX_BIN,
+  timeChecked,
+} from "./lib.js";
+
+interface Options {
+  hostCounts: number[];
+  paths: number;
+  shared: number;
+  evalMs: number;
+  evalCost: number | undefined;
+  runs: number;
+  jobs: number | undefined;
+  keep: boolean;
+  dir: string | undefined;
+}
+
+const PHASES = ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "buildAfter", "diff"] as const;
+/** The phases that are Nix's evaluation, builds and lock update (the `diff` phase is mostly Ternix's). */
+const NIX_PHASES = ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "buildAfter"] as const;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      hosts: { type: "string" },
+      paths: { type: "string" },
+      shared: { type: "string" },
+      "eval-ms": { type: "string" },
+      "eval-cost": { type: "string" },
+      runs: { type: "string" },
+      jobs: { type: "string" },
+      keep: { type: "boolean" },
+      dir: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      "usage: bench/plan [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9] [--eval-ms 500 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]\n",
+    );
+    process.exit(0);
+  }
+  const hostCounts = (values.hosts ?? "10").split(",").map((h) => positiveInt(h.trim(), "--hosts", 10));
+  const shared = values.shared === undefined ? 0.9 : Number(values.shared);
+  if (!(shared >= 0 && shared <= 1)) throw new Error("--shared takes a fraction in [0, 1]");
+  const evalCost = values["eval-cost"] === undefined ? undefined : Number(values["eval-cost"]);
+  if (evalCost !== undefined && !(Number.isInteger(evalCost) && evalCost >= 0)) throw new Error("--eval-cost takes a whole number ≥ 0");
+  return {
+    hostCounts,
+    paths: positiveInt(values.paths, "--paths", 1500),
+    shared,
+    evalMs: positiveInt(values["eval-ms"], "--eval-ms", 500),
+    evalCost,
+    runs: positiveInt(values.runs, "--runs", 3),
+    jobs: values.jobs === undefined ? undefined : positiveInt(values.jobs, "--jobs", 1),
+    keep: values.keep ?? false,
+    dir: values.dir,
+  };
+}
+
+/** Fresh caches for every run: the updated lock is always new to the evaluation cache in real use. */
+class Caches {
+  private n = 0;
+  constructor(private readonly dir: string) {}
+  async fresh(world: World): Promise<NodeJS.ProcessEnv> {
+    const cache = join(this.dir, `cache-${++this.n}`);
+    await mkdir(cache, { recursive: true });
+    return { ...world.env, XDG_CACHE_HOME: cache };
+  }
+  async clear(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A whole `nix eval` of one host's toplevel drvPath with a fresh cache: what one host costs. */
+async function hostEvalMs(world: World, host: string, caches: Caches, samples = 3): Promise<{ host: number; flake: number }> {
+  const hostRuns: number[] = [];
+  const flakeRuns: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const drv = `${toplevelInstallable(world, host)}.drvPath`;
+    hostRuns.push((await timeChecked("nix eval (one host)", "nix", [...NIX_FLAGS, "eval", "--raw", drv], { cwd: world.fleetDir, env: await caches.fresh(world) })).ms);
+    const list = [...NIX_FLAGS, "eval", "--json", `${world.fleetDir}#nixosConfigurations`, "--apply", "builtins.attrNames"];
+    flakeRuns.push((await timeChecked("nix eval (host names)", "nix", list, { cwd: world.fleetDir, env: await caches.fresh(world) })).ms);
+  }
+  return { host: median(hostRuns), flake: median(flakeRuns) };
+}
+
+/**
+ * evalCost so that one host's whole evaluation takes about `targetMs`: measure the host without the
+ * deliberate fold and with a probe amount, and scale linearly.
+ */
+async function calibrate(world: World, options: Options, hostCount: number, caches: Caches): Promise<number> {
+  const specs = (evalCost: number) => fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts;
+  const host = specs(0)[0]?.name as string;
+  const probe = 2_000_000;
+  await setFleetHosts(world, specs(0));
+  const base = (await hostEvalMs(world, host, caches)).host;
+  await setFleetHosts(world, specs(probe));
+  const probed = (await hostEvalMs(world, host, caches)).host;
+  const perIteration = Math.max(1e-9, (probed - base) / probe);
+  const cost = Math.max(0, Math.round((options.evalMs - base) / perIteration / 1000) * 1000);
+  progress(
+    `calibration: one host evaluates in ${ms(base)} without the fold, ${ms(probed)} with ${probe.toLocaleString("en")} iterations ` +
+      `→ evalCost ${cost.toLocaleString("en")} for ~${ms(options.evalMs)}`,
+  );
+  if (cost === 0) progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
+  return cost;
+}
+
+interface TernixRun {
+  ms: number;
+  timings: Record<string, number>;
+  changedHosts: number;
+  lockRestored: boolean;
+}
+
+interface PlanJson {
+  outcome: string;
+  lockState: string;
+  hosts: { host: string; status: string; before: { toplevel?: string }; after: { toplevel?: string } }[];
+  timingsMs: Record<string, number>;
+}
+
+async function runTernix(world: World, env: NodeJS.ProcessEnv, options: Options, originalLock: string, extra: string[] = []): Promise<TernixRun & { json: PlanJson }> {
+  const args = [TERNIX_BIN, "plan", "--flake", world.fleetDir, "--restore-lock", "--format", "json", ...extra];
+  if (options.jobs !== undefined) args.push("--jobs", String(options.jobs));
+  const run = await timeChecked("ternix plan", process.execPath, args, { cwd: world.fleetDir, env });
+  const json = JSON.parse(run.stdout) as PlanJson;
+  const lockNow = await readFile(join(world.fleetDir, "flake.lock"), "utf8");
+  return {
+    ms: run.ms,
+    timings: json.timingsMs,
+    changedHosts: json.hosts.filter((h) => h.status === "changed").length,
+    lockRestored: lockNow === originalLock,
+    json,
+  };
+}
+
+interface LoopRun {
+  ms: number;
+  parts: { buildBefore: number; update: number; buildAfter: number; diffClosures: number };
+  changedHosts: number;
+}
+
+async function runLoop(world: World, hosts: readonly string[], env: NodeJS.ProcessEnv): Promise<LoopRun> {
+  const cwd = world.fleetDir;
+  const parts = { buildBefore: 0, update: 0, buildAfter: 0, diffClosures: 0 };
+  const build = async (host: string) => {
+    const r = await timeChecked(`nix build ${host}`, "nix", [...NIX_FLAGS, "build", toplevelInstallable(world, host), "--no-link", "--json"], { cwd, env });
+    const out = (JSON.parse(r.stdout) as { outputs: { out: string } }[])[0]?.outputs.out;
+    if (!out) throw new Error(`nix build ${host} printed no output path`);
+    return { out, ms: r.ms };
+  };
+  const start = performance.now();
+  const before = new Map<string, string>();
+  for (const h of hosts) {
+    const b = await build(h);
+    before.set(h, b.out);
+    parts.buildBefore += b.ms;
+  }
+  parts.update = (await timeChecked("nix flake update", "nix", [...NIX_FLAGS, "flake", "update"], { cwd, env })).ms;
+  let changedHosts = 0;
+  for (const h of hosts) {
+    const a = await build(h);
+    parts.buildAfter += a.ms;
+    const b = before.get(h) as string;
+    const d = await timeChecked("nix store diff-closures", "nix", [...NIX_FLAGS, "store", "diff-closures", b, a.out], { cwd, env });
+    parts.diffClosures += d.ms;
+    if (b !== a.out) changedHosts++;
+  }
+  return { ms: performance.now() - start, parts, changedHosts };
+}
+
+/** The two closure queries of the `diff` phase, run as Ternix runs them (one per side, concurrently). */
+async function pathInfoFloor(world: World, json: PlanJson, caches: Caches, samples = 3): Promise<number> {
+  const side = (key: "before" | "after") => json.hosts.map((h) => h[key].toplevel).filter((p): p is string => p !== undefined);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const env = await caches.fresh(world);
+    const start = performance.now();
+    await Promise.all(
+      (["before", "after"] as const).map((k) => timeChecked("nix path-info", "nix", [...NIX_FLAGS, "path-info", "--json", "--recursive", ...side(k)], { env })),
+    );
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+interface CountResult {
+  hosts: number;
+  pathsPerHost: number;
+  evalCost: number;
+  oneHost: { host: number; flake: number };
+  ternix: TernixRun[];
+  loop: LoopRun[];
+  floor: number;
+}
+
+async function benchHostCount(hostCount: number, options: Options, root: string, evalCostIn: number | undefined): Promise<CountResult> {
+  const dir = join(root, `fleet-${hostCount}`);
+  const caches = new Caches(join(root, `caches-${hostCount}`));
+  progress(`generating a fleet of ${hostCount} hosts × ${options.paths} paths in ${dir}…`);
+  const fleet = await generateFleet({ dir, hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost: evalCostIn ?? 0 });
+  const world = fleet.world;
+  const evalCost = evalCostIn ?? (await calibrate(world, options, hostCount, caches));
+  await setFleetHosts(world, fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts);
+  await advanceNixpkgs(world, "24.11-b");
+  const lockPath = join(world.fleetDir, "flake.lock");
+  const originalLock = await readFile(lockPath, "utf8");
+
+  progress("warm-up: ternix plan builds every host before and after (GC roots kept for the run)…");
+  const warm = await runTernix(world, await caches.fresh(world), options, originalLock, ["--keep-results", join(root, `roots-${hostCount}`)]);
+  if (warm.changedHosts !== hostCount) progress(`warning: warm-up plan reports ${warm.changedHosts} changed hosts of ${hostCount}`);
+  const oneHost = await hostEvalMs(world, fleet.hostNames[0] as string, caches);
+  progress(`one host's evaluation: ${ms(oneHost.host)} (listing the hosts alone: ${ms(oneHost.flake)})`);
+
+  const ternix: TernixRun[] = [];
+  const loop: LoopRun[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    // Alternate which goes first, so neither always runs on a machine the other just warmed.
+    for (const which of i % 2 === 0 ? (["ternix", "loop"] as const) : (["loop", "ternix"] as const)) {
+      await writeFile(lockPath, originalLock);
+      const env = await caches.fresh(world);
+      progress(`run ${i + 1}/${options.runs}: ${which === "ternix" ? "ternix plan" : "sequential loop"}…`);
+      if (which === "ternix") {
+        const r = await runTernix(world, env, options, originalLock);
+        if (!r.lockRestored) progress("warning: flake.lock differs from the original after `ternix plan --restore-lock`");
+        ternix.push(r);
+        progress(`  ${ms(r.ms)}`);
+      } else {
+        const r = await runLoop(world, fleet.hostNames, env);
+        loop.push(r);
+        progress(`  ${ms(r.ms)}`);
+      }
+    }
+  }
+  await writeFile(lockPath, originalLock);
+  const floor = await pathInfoFloor(world, warm.json, caches);
+  await caches.clear();
+  return { hosts: hostCount, pathsPerHost: fleet.pathsPerHost, evalCost, oneHost, ternix, loop, floor };
+}
+
+function report(r: CountResult, options: Options): string {
+  const tWall = median(r.ternix.map((t) => t.ms));
+  const lWall = median(r.loop.map((l) => l.ms));
+  const phase = (name: string) => median(r.ternix.map((t) => t.timings[name] ?? 0));
+  // Per run, then the median: wall minus the Nix phases, and minus the closure queries too.
+  const ownUpper = r.ternix.map((t) => t.ms - NIX_PHASES.reduce((s, p) => s + (t.timings[p] ?? 0), 0));
+  const own = r.ternix.map((t, i) => (ownUpper[i] as number) - Math.min(t.timings["diff"] ?? 0, r.floor));
+  const pct = (values: number[]) => `${((100 * median(values)) / tWall).toFixed(1)}%`;
+  const rest = r.ternix.map((t) => t.ms - PHASES.reduce((s, p) => s + (t.timings[p] ?? 0), 0));
+  const loopPart = (name: keyof LoopRun["parts"]) => ms(median(r.loop.map((l) => l.parts[name])));
+  const changed = r.ternix.map((t) => t.changedHosts);
+  const lines = [
+    `fleet: ${r.hosts} hosts × ${r.pathsPerHost} paths (${Math.round(options.shared * 100)}% shared), evalCost ${r.evalCost.toLocaleString("en")}; ` +
+      `one host's evaluation: ${ms(r.oneHost.host)} (a whole \`nix eval\` of its toplevel, fresh cache; listing the hosts alone: ${ms(r.oneHost.flake)})`,
+    `update: nixpkgs 24.11-a → 24.11-b; ternix reports ${Math.min(...changed)}–${Math.max(...changed)} changed hosts; ` +
+      `runs: ${options.runs}, fresh XDG_CACHE_HOME and lock reset before each; ternix --jobs ${options.jobs ?? "default (cores)"}`,
+    "",
+    table([
+      ["", "median (min–max)"],
+      ["ternix plan --restore-lock --format json", spread(r.ternix.map((t) => t.ms))],
+      [`sequential loop (${2 * r.hosts} nix build, flake update, ${r.hosts} diff-closures)`, spread(r.loop.map((l) => l.ms))],
+    ]),
+    "",
+    `speed-up loop/ternix: ${(lWall / tWall).toFixed(2)}× (target ≥ 2.5× on 10 hosts)`,
+    "",
+    `ternix phases (timingsMs, median): ${PHASES.map((p) => `${p} ${ms(phase(p))}`).join(", ")}; outside any phase ${ms(median(rest))}`,
+    `loop parts (median): builds before ${loopPart("buildBefore")}, flake update ${loopPart("update")}, builds after ${loopPart("buildAfter")}, diff-closures ${loopPart("diffClosures")}`,
+    `Ternix's own work = wall − Nix phases (update, discover, eval, build): ${ms(median(ownUpper))} = ${pct(ownUpper)} of its wall time, counting the diff phase's closure queries as Ternix's;`,
+    `  without them (two concurrent \`nix path-info -r --json\`, measured alone: ${ms(r.floor)}): ${ms(median(own))} = ${pct(own)} (target < 10%)`,
+  ];
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  requireBuiltCli();
+  const daemon = await ensureNixDaemon();
+  if (daemon.startedPid !== undefined) progress(`started nix-daemon (pid ${daemon.startedPid}); it is left running`);
+  const root = options.dir ?? (await mkdtemp(join(tmpdir(), "ternix-bench-plan-")));
+  await mkdir(root, { recursive: true });
+  try {
+    const results: CountResult[] = [];
+    let evalCost = options.evalCost;
+    const header = [`bench/plan — ${new Date().toISOString()}`, machineLine()];
+    process.stdout.write(`${header.join("\n")}\n`);
+    for (const count of options.hostCounts) {
+      const r = await benchHostCount(count, options, root, evalCost);
+      evalCost = r.evalCost; // Calibrate once; every fleet then has the same per-host cost.
+      results.push(r);
+      process.stdout.write(`\n${report(r, options)}\n`);
+    }
+    if (results.length > 1) {
+      const rows = results.map((r) => {
+        const t = median(r.ternix.map((x) => x.ms));
+        const l = median(r.loop.map((x) => x.ms));
+        return [String(r.hosts), ms(t), ms(l), `${(l / t).toFixed(2)}×`];
+      });
+      process.stdout.write(`\n${table([["hosts", "ternix", "loop", "speed-up"], ...rows])}\n`);
+    }
+    process.stdout.write(`(${machineLine()} at the end)\n`);
+  } finally {
+    if (options.keep) progress(`kept ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => reportFailure("bench/plan", error));
