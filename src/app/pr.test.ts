@@ -162,6 +162,7 @@ describe("ternix pr on GitHub", () => {
     expect(create).toMatchObject({ head: BRANCH, base: "main", title: prTitle(diff), draft: false });
     expect(create.body).toContain(SUMMARY_END_MARKER);
     expect(create.body).toContain("web");
+    expect(result.bodyTruncated).toBe(false);
     expect(forge.pulls).toHaveLength(1);
     expect(result.pullRequest?.url).toBe(`https://github.com/${OWNER}/${REPO}/pull/1`);
 
@@ -394,6 +395,7 @@ describe("ternix pr on GitHub", () => {
     for (const h of hosts) expect(summary).toContain(`| ${h.name} |`);
     expect(body).toMatch(/full report is in the CI artifact/);
     expect(result.plan.hosts).toHaveLength(120);
+    expect(result.bodyTruncated).toBe(true);
   });
 
   describe("with a saved plan report (--report)", () => {

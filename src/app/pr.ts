@@ -190,7 +190,11 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
       content: afterText,
       message,
     });
-    const sha = built.commit as string;
+    if (built.commit === undefined) {
+      info(`${base} on ${remote} already has this flake.lock: nothing to push.`);
+      return { ...done, exitCode: ExitCode.lockUnchanged, action: "base-up-to-date" };
+    }
+    const sha = built.commit;
 
     let pushed = false;
     if (branchCommit !== undefined) {
@@ -210,13 +214,15 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
 
     const limit = bodyLimit(request.config, setup.forgeKind, setup.forge);
     const fitted = fitBody(renderPlanMarkdown(result, { budget: limit }), limit);
-    if (fitted.truncated)
+    const shortened = fitted.truncated || fitted.body !== renderPlanMarkdown(result, { budget: Infinity });
+    if (shortened) {
       warn(
-        `the report was shortened to fit the ${limit}-character body limit; the full report is in --report-dir.`,
+        `the report was shortened to fit the forge's ${limit}-character body limit; ${request.reportDir === undefined ? "use --report-dir to keep the full report" : `the full report is in ${request.reportDir}`}.`,
       );
+    }
     const broken = result.outcome === "host-broken";
     const draftOnBreak = request.draftOnBreak ?? request.config.forge["draft-on-break"];
-    const body = { title, body: fitted.body, bodyTruncated: fitted.truncated };
+    const body = { title, body: fitted.body, bodyTruncated: shortened };
 
     if (dryRun) {
       info(
@@ -236,7 +242,7 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
     }
 
     const forge = setup.forge as Forge;
-    phase(`Updating the pull request ${branch} → ${base}…`);
+    phase(`Opening or updating the pull request ${branch} → ${base}…`);
     const existing = await forge.findOpenPr(branch, base);
     let pullRequest: PullRequest;
     if (existing !== undefined) {
@@ -426,25 +432,33 @@ async function obtainPlan(request: PrRequest, deps: PrDeps): Promise<ObtainedPla
   }
 
   const originalText = await readLockText(flake);
-  const plan = await deps.runPlan({
-    flake,
-    config: request.config,
-    inputs: source.inputs,
-    skipUpdate: false,
-    hosts: source.hosts,
-    exclude: source.exclude,
-    restoreLock: false,
-    jobs: source.jobs,
-  });
-  let afterText = originalText;
-  let result = plan;
-  if (plan.lockState === "updated") {
-    afterText = await readLockText(flake);
+  // The plan restores the lock when it fails; this covers the moment after it returns.
+  const restore = async () => {
+    if ((await readFile(flake.lockPath, "utf8").catch(() => undefined)) !== originalText)
+      await writeFileAtomic(flake.lockPath, originalText);
+  };
+  const unregister = deps.effects.cleanup.add(restore);
+  const asJson = (plan: PlanResult) => `${JSON.stringify(toPlanJson(plan), null, 2)}\n`;
+  try {
+    const plan = await deps.runPlan({
+      flake,
+      config: request.config,
+      inputs: source.inputs,
+      skipUpdate: false,
+      hosts: source.hosts,
+      exclude: source.exclude,
+      restoreLock: false,
+      jobs: source.jobs,
+    });
+    if (plan.lockState !== "updated") return { plan, afterText: originalText, reportJson: asJson(plan) };
+    const afterText = await readLockText(flake);
     // The update goes to the branch; the user's checkout keeps its lock.
-    if (afterText !== originalText) await writeFileAtomic(flake.lockPath, originalText);
-    result = { ...plan, lockState: "restored" };
+    await restore();
+    const restored: PlanResult = { ...plan, lockState: "restored" };
+    return { plan: restored, afterText, reportJson: asJson(restored) };
+  } finally {
+    unregister();
   }
-  return { plan: result, afterText, reportJson: `${JSON.stringify(toPlanJson(result), null, 2)}\n` };
 }
 
 /** What differs between the report's updated lock and `lock`, or undefined when they agree. */
@@ -484,7 +498,7 @@ async function writeReports(dir: string, plan: PlanResult, json: string): Promis
   await mkdir(dir, { recursive: true });
   const files: [string, string][] = [
     // The full report: no budget, nothing shortened.
-    [REPORT_FILES.markdown, renderPlanMarkdown(plan, { budget: Number.MAX_SAFE_INTEGER })],
+    [REPORT_FILES.markdown, renderPlanMarkdown(plan, { budget: Infinity })],
     [REPORT_FILES.json, json],
     [REPORT_FILES.text, renderPlanText(plan, { color: false })],
   ];

@@ -127,7 +127,11 @@ function describeTextChange(input: InputDiff, s: Style): string[] {
       break;
   }
   const follows = input.followsChange;
-  if (follows !== undefined) return [s.yellow(followsText(follows, input))];
+  if (follows !== undefined) {
+    // Starting or stopping to follow can still move the effective pin across releases.
+    const jump = input.releaseJump ? [s.bold(s.yellow(releaseJumpText(input.releaseJump).toUpperCase()))] : [];
+    return [s.yellow(followsText(follows, input)), ...jump];
+  }
 
   const lines = [revAndDates(input, s)];
   if (input.releaseJump) lines.push(s.bold(s.yellow(releaseJumpText(input.releaseJump).toUpperCase())));
@@ -250,7 +254,11 @@ function markdownNotes(input: InputDiff): string[] {
     notes.push(md(input.after.source));
   if (input.status === "removed" && input.before && input.before.followsTarget === undefined)
     notes.push(md(input.before.source));
-  if (input.status !== "changed" || input.followsChange !== undefined) return notes;
+  if (input.status !== "changed") return notes;
+  if (input.followsChange !== undefined) {
+    if (input.releaseJump) notes.push(`**${releaseJumpText(input.releaseJump)}**`);
+    return notes;
+  }
   if (input.daysMoved !== undefined && input.daysMoved !== 0) {
     notes.push(
       `${input.daysMoved > 0 ? "+" : ""}${input.daysMoved} ${Math.abs(input.daysMoved) === 1 ? "day" : "days"}`,
