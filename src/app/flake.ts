@@ -1,6 +1,6 @@
 /** Finding the user's flake and reading its lock. */
 import { access, readFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { Git } from "../git/git.js";
 
@@ -26,7 +26,9 @@ async function exists(path: string): Promise<boolean> {
  * from `cwd` upwards that holds one (as `nix` does for `.`), stopping at the git root.
  */
 export async function locateFlake(dirArg: string | undefined, cwd: string, git: Git): Promise<FlakeLocation> {
-  const start = resolve(cwd, dirArg ?? ".");
+  let start = resolve(cwd, dirArg ?? ".");
+  // `--flake ./flake.nix` names the file; the flake is its directory.
+  if (dirArg !== undefined && basename(start) === "flake.nix") start = dirname(start);
   if (!(await exists(start))) {
     throw new InputError(`${start} does not exist.`, {
       hint: "Pass --flake DIR with the directory that holds flake.nix.",

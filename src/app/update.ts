@@ -45,8 +45,10 @@ export function checkInputNames(lock: FlakeLock, names: readonly string[]): void
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
     const direct = inputs.filter((i) => i.direct).map((i) => i.id);
+    // A nested input that follows another is updated through its target; name one that has a node.
+    const nested = inputs.find((i) => !i.direct && i.follows === undefined);
     throw new UsageError(`unknown input${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, {
-      hint: `Available inputs: ${direct.join(", ") || "(none)"}${inputs.length > direct.length ? " (nested ones as parent/name, e.g. " + (inputs.find((i) => !i.direct)?.id ?? "") + ")" : ""}.`,
+      hint: `Available inputs: ${direct.join(", ") || "(none)"}${nested ? ` (nested ones as parent/name, e.g. ${nested.id})` : ""}.`,
     });
   }
 }

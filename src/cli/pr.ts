@@ -1,5 +1,5 @@
 /** `ternix pr`: plan the update and open or refresh the one pull request that carries it. */
-import { resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "commander";
 import { locateFlake } from "../app/flake.js";
 import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/pr.js";
@@ -152,7 +152,12 @@ Exit codes:
 
 /** stdout: the pull request's URL (or, on a dry run, the body); stderr: what happened. */
 function report(result: PrResult, stdout: (text: string) => void, info: (text: string) => void): void {
-  if (result.reportFiles.length > 0) info(`Full report written to ${result.reportFiles.join(", ")}.`);
+  const first = result.reportFiles[0];
+  if (first !== undefined) {
+    info(
+      `Full report written to ${dirname(first)} (${result.reportFiles.map((f) => basename(f)).join(", ")}).`,
+    );
+  }
   switch (result.action) {
     case "nothing-to-review":
     case "base-up-to-date":
