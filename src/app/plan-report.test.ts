@@ -19,6 +19,7 @@ const plans = {
       { name: "web", status: "changed", extraPackages: 5 },
       { name: "db", status: "unchanged" },
       { name: 'gpu ws "quoted"', status: "fixed" },
+      { name: "no-sw", status: "changed", noSw: true },
     ],
   }),
   broken: fakePlan({

@@ -2,9 +2,10 @@
  * Reading a saved `ternix plan --format json` report back into the plan's model, so `ternix pr
  * --report FILE` renders the same Markdown as a fresh plan without building anything again.
  *
- * The JSON (schema "plan v1", `toPlanJson`) carries everything the renderers read. One thing is not
- * in it: the store paths of rebuilt packages (only their counts are), so those come back as empty
- * lists; no renderer shows them. Pure: text in, model out.
+ * The JSON (schema "plan v1", `toPlanJson`) carries everything the renderers read. Two things are
+ * not in it: the store paths of rebuilt packages (only their counts are), which come back as empty
+ * lists, and the facts read from each toplevel's files (kernel, initrd, bootspec), which come back
+ * as an empty set; no renderer shows either. Pure: text in, model out.
  */
 import { z } from "zod";
 import type { ClosureDiff, ClosureSide, PackageChange, SelectionMarker } from "../closure/model.js";
@@ -397,6 +398,9 @@ function closureDiffFromJson(d: ClosureDiffJson): ClosureDiff {
 
 function sideFromJson(s: ClosureSideJson): ClosureSide {
   return compact({
+    // The JSON leaves out the facts read from the toplevel's files. A plan's roots are NixOS
+    // toplevels, which have them: an empty set keeps the renderers from calling them "not a system".
+    system: {},
     root: s.path,
     rootName: s.name,
     rootVersion: s.version,

@@ -92,6 +92,8 @@ export interface FakeHost {
   status: HostPlan["status"];
   /** Extra packages whose version moves, to make big diffs. */
   extraPackages?: number;
+  /** A toplevel without `sw` (selected packages come from the root's references). */
+  noSw?: boolean;
 }
 
 function build(host: string, side: string, ok: boolean): HostBuild {
@@ -127,9 +129,21 @@ function hostPlan(spec: FakeHost): HostPlan {
     { name: "etc-hosts", build: version },
     ...extras.map((p) => ({ name: `${p}-1.${version}` })),
   ];
+  const sw = spec.noSw !== true;
+  const system = (version: string) => ({ nixosVersion: `24.11.${version}`, kernelParams: "loglevel=4" });
   const diff = diffClosures(
-    fakeClosure({ root: `nixos-system-${name}-24.11.20241201.5e4fbfb`, packages: side("10.0") }),
-    fakeClosure({ root: `nixos-system-${name}-24.11.20241215.d3f2bab`, packages: side("11.0") }),
+    fakeClosure({
+      root: `nixos-system-${name}-24.11.20241201.5e4fbfb`,
+      packages: side("10.0"),
+      sw,
+      system: system("20241201.5e4fbfb"),
+    }),
+    fakeClosure({
+      root: `nixos-system-${name}-24.11.20241215.d3f2bab`,
+      packages: side("11.0"),
+      sw,
+      system: system("20241215.d3f2bab"),
+    }),
   );
   return { host: name, status, before, after, diff };
 }
