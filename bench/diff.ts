@@ -94,7 +94,8 @@ function parseOptions(argv: string[]): Options {
   const after = values.after ?? "24.11-b";
   if (after !== "24.11-b" && after !== "25.05-a") throw new Error("--after takes 24.11-b or 25.05-a");
   const paths = positiveInt(values.paths, "--paths", 3000);
-  if (paths < MINIMAL_HOST_PATHS + OPTION_PATHS) throw new Error(`--paths must be at least ${MINIMAL_HOST_PATHS + OPTION_PATHS}`);
+  if (paths < MINIMAL_HOST_PATHS + OPTION_PATHS)
+    throw new Error(`--paths must be at least ${MINIMAL_HOST_PATHS + OPTION_PATHS}`);
   return {
     paths,
     runs: positiveInt(values.runs, "--runs", 7),
@@ -153,7 +154,9 @@ async function buildPair(world: World, options: Options, rootDir: string): Promi
   progress(`building the "before" closure (nixpkgs 24.11-a)…`);
   const before = (await buildHosts(world, [HOST]))[HOST] as string;
   await addRoot(world, before, join(rootDir, "before"));
-  progress(`building the "after" closure (nixpkgs ${options.after}, ${Math.round(options.churn * 100)}% of the padding swapped)…`);
+  progress(
+    `building the "after" closure (nixpkgs ${options.after}, ${Math.round(options.churn * 100)}% of the padding swapped)…`,
+  );
   await setFleetHosts(world, [hostSpec(options, "after")]);
   if (options.after === "25.05-a") await setFleetNixpkgsBranch(world, "nixos-25.05");
   await advanceNixpkgs(world, options.after);
@@ -165,7 +168,9 @@ async function buildPair(world: World, options: Options, rootDir: string): Promi
 
 /** A GC root, so a concurrent garbage collection cannot take the pair away between runs. */
 async function addRoot(world: World, path: string, link: string): Promise<void> {
-  const result = await run("nix-store", ["--realise", path, "--add-root", link, "--indirect"], { env: world.env });
+  const result = await run("nix-store", ["--realise", path, "--add-root", link, "--indirect"], {
+    env: world.env,
+  });
   if (result.exitCode !== 0) throw new Error(`nix-store --add-root ${link} failed: ${result.stderr}`);
 }
 
@@ -207,7 +212,13 @@ function contenders(pair: Pair): Contender[] {
   const node = process.execPath;
   const mainUrl = pathToFileURL(join(REPO_ROOT, "dist", "cli", "main.js")).href;
   return [
-    { key: "ternix", label: "ternix diff A B (text)", command: node, args: [TERNIX_BIN, "diff", pair.before, pair.after], reference: false },
+    {
+      key: "ternix",
+      label: "ternix diff A B (text)",
+      command: node,
+      args: [TERNIX_BIN, "diff", pair.before, pair.after],
+      reference: false,
+    },
     {
       key: "diff-closures",
       label: "nix store diff-closures A B",
@@ -238,7 +249,13 @@ function contenders(pair: Pair): Contender[] {
       args: ["--input-type=module", "-e", `await import(${JSON.stringify(mainUrl)})`],
       reference: true,
     },
-    { key: "ternix-version", label: "ternix --version (start, parse argv, exit)", command: node, args: [TERNIX_BIN, "--version"], reference: true },
+    {
+      key: "ternix-version",
+      label: "ternix --version (start, parse argv, exit)",
+      command: node,
+      args: [TERNIX_BIN, "--version"],
+      reference: true,
+    },
   ];
 }
 
@@ -265,7 +282,17 @@ async function profileOnce(world: World, pair: Pair, dir: string, keep: boolean)
   const run = await timeChecked(
     "ternix diff --cpu-prof",
     process.execPath,
-    ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "100", TERNIX_BIN, "diff", pair.before, pair.after],
+    [
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      profDir,
+      "--cpu-prof-interval",
+      "100",
+      TERNIX_BIN,
+      "diff",
+      pair.before,
+      pair.after,
+    ],
     { env: world.env, cwd: world.dir },
   );
   const file = (await readdir(profDir)).find((f) => f.endsWith(".cpuprofile"));
@@ -274,7 +301,18 @@ async function profileOnce(world: World, pair: Pair, dir: string, keep: boolean)
     wallMs: run.ms,
     repoRoot: REPO_ROOT,
     mainUrlSuffix: "/dist/cli/main.js",
-    focus: ["main", "createNix", "detectNixVersion", "diffSystems", "loadClosures", "parsePathInfoJson", "closureOf", "readSystemFacts", "diffClosures", "renderClosureDiffText"],
+    focus: [
+      "main",
+      "createNix",
+      "detectNixVersion",
+      "diffSystems",
+      "loadClosures",
+      "parsePathInfoJson",
+      "closureOf",
+      "readSystemFacts",
+      "diffClosures",
+      "renderClosureDiffText",
+    ],
   });
   return `${formatProfile(analysis)}\n(profile: ${keep ? join(profDir, file) : "removed; pass --keep to keep it"})`;
 }
@@ -283,7 +321,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   requireBuiltCli();
   const daemon = await ensureNixDaemon();
-  if (daemon.startedPid !== undefined) progress(`started nix-daemon (pid ${daemon.startedPid}); it is left running`);
+  if (daemon.startedPid !== undefined)
+    progress(`started nix-daemon (pid ${daemon.startedPid}); it is left running`);
 
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "ternix-bench-diff-")));
   progress(`world in ${dir}`);
@@ -292,7 +331,9 @@ async function main(): Promise<void> {
     const pair = await buildPair(world, options, join(dir, "roots"));
     const stats = await closureStats(world, pair);
     if (stats.before < options.paths || stats.after < options.paths) {
-      throw new Error(`closures have ${stats.before} and ${stats.after} paths, fewer than --paths ${options.paths}`);
+      throw new Error(
+        `closures have ${stats.before} and ${stats.after} paths, fewer than --paths ${options.paths}`,
+      );
     }
     const list = contenders(pair);
     const samples = await measure(world, list, options);
@@ -307,14 +348,20 @@ async function main(): Promise<void> {
       `pair: ${stats.before} → ${stats.after} paths, ${stats.shared} shared (${Math.round((100 * stats.shared) / stats.after)}% of after), ` +
         `${(stats.beforeBytes / 1e6).toFixed(1)} → ${(stats.afterBytes / 1e6).toFixed(1)} MB; nixpkgs 24.11-a → ${options.after}, churn ${options.churn}`,
     );
-    lines.push(`output: ternix ${ternixOut.split("\n").length} lines, diff-closures ${nixOut.split("\n").length} lines`);
-    lines.push(`runs: ${options.runs} (after ${options.warmup} warm-up), interleaved; median (min–max) of whole-process wall time`);
+    lines.push(
+      `output: ternix ${ternixOut.split("\n").length} lines, diff-closures ${nixOut.split("\n").length} lines`,
+    );
+    lines.push(
+      `runs: ${options.runs} (after ${options.warmup} warm-up), interleaved; median (min–max) of whole-process wall time`,
+    );
     lines.push("");
     const row = (c: Contender) => [c.label, spread((samples.get(c.key) ?? []).map((s) => s.ms))];
     lines.push(table([...list.filter((c) => !c.reference).map(row)]));
     const r = med("ternix") / med("diff-closures");
     lines.push("");
-    lines.push(`ratio ternix/diff-closures: ${ratio(med("ternix"), med("diff-closures"))} (target ≤ 1.0: ${r <= 1 ? "met" : "NOT met"})`);
+    lines.push(
+      `ratio ternix/diff-closures: ${ratio(med("ternix"), med("diff-closures"))} (target ≤ 1.0: ${r <= 1 ? "met" : "NOT met"})`,
+    );
     lines.push("");
     lines.push("For reference (same runs):");
     lines.push(table(list.filter((c) => c.reference).map(row)));

@@ -68,7 +68,9 @@ export async function timeChecked(
   const ok = options.okExitCodes ?? [0];
   if (result.exitCode === null || !ok.includes(result.exitCode)) {
     const tail = result.stderr.trim().split("\n").slice(-15).join("\n");
-    throw new Error(`${what} exited with ${String(result.exitCode)}:\n  ${[command, ...args].join(" ")}\n${tail}`);
+    throw new Error(
+      `${what} exited with ${String(result.exitCode)}:\n  ${[command, ...args].join(" ")}\n${tail}`,
+    );
   }
   return result;
 }
@@ -77,12 +79,18 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function ms(value: number): string {
   if (!Number.isFinite(value)) return "n/a";
-  return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`;
+  return value >= 10_000
+    ? `${(value / 1000).toFixed(1)} s`
+    : value >= 1000
+      ? `${(value / 1000).toFixed(2)} s`
+      : `${Math.round(value)} ms`;
 }
 
 /** `median (min–max)` of a sample, for tables. */
@@ -111,7 +119,11 @@ export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows
-    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  "))
+    .map((row) =>
+      row
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join("  "),
+    )
     .join("\n");
 }
 
@@ -119,7 +131,8 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} takes a positive whole number, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${flag} takes a positive whole number, got ${JSON.stringify(value)}`);
   return n;
 }
 

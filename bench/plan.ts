@@ -47,7 +47,15 @@ interface Options {
   dir: string | undefined;
 }
 
-const PHASES = ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "buildAfter", "diff"] as const;
+const PHASES = [
+  "update",
+  "discover",
+  "evalBefore",
+  "buildBefore",
+  "evalAfter",
+  "buildAfter",
+  "diff",
+] as const;
 /** The phases that are Nix's evaluation, builds and lock update (the `diff` phase is mostly Ternix's). */
 const NIX_PHASES = ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "buildAfter"] as const;
 
@@ -77,7 +85,8 @@ function parseOptions(argv: string[]): Options {
   const shared = values.shared === undefined ? 0.9 : Number(values.shared);
   if (!(shared >= 0 && shared <= 1)) throw new Error("--shared takes a fraction in [0, 1]");
   const evalCost = values["eval-cost"] === undefined ? undefined : Number(values["eval-cost"]);
-  if (evalCost !== undefined && !(Number.isInteger(evalCost) && evalCost >= 0)) throw new Error("--eval-cost takes a whole number ≥ 0");
+  if (evalCost !== undefined && !(Number.isInteger(evalCost) && evalCost >= 0))
+    throw new Error("--eval-cost takes a whole number ≥ 0");
   return {
     hostCounts,
     paths: positiveInt(values.paths, "--paths", 1500),
@@ -106,14 +115,40 @@ class Caches {
 }
 
 /** A whole `nix eval` of one host's toplevel drvPath with a fresh cache: what one host costs. */
-async function hostEvalMs(world: World, host: string, caches: Caches, samples = 3): Promise<{ host: number; flake: number }> {
+async function hostEvalMs(
+  world: World,
+  host: string,
+  caches: Caches,
+  samples = 3,
+): Promise<{ host: number; flake: number }> {
   const hostRuns: number[] = [];
   const flakeRuns: number[] = [];
   for (let i = 0; i < samples; i++) {
     const drv = `${toplevelInstallable(world, host)}.drvPath`;
-    hostRuns.push((await timeChecked("nix eval (one host)", "nix", [...NIX_FLAGS, "eval", "--raw", drv], { cwd: world.fleetDir, env: await caches.fresh(world) })).ms);
-    const list = [...NIX_FLAGS, "eval", "--json", `${world.fleetDir}#nixosConfigurations`, "--apply", "builtins.attrNames"];
-    flakeRuns.push((await timeChecked("nix eval (host names)", "nix", list, { cwd: world.fleetDir, env: await caches.fresh(world) })).ms);
+    hostRuns.push(
+      (
+        await timeChecked("nix eval (one host)", "nix", [...NIX_FLAGS, "eval", "--raw", drv], {
+          cwd: world.fleetDir,
+          env: await caches.fresh(world),
+        })
+      ).ms,
+    );
+    const list = [
+      ...NIX_FLAGS,
+      "eval",
+      "--json",
+      `${world.fleetDir}#nixosConfigurations`,
+      "--apply",
+      "builtins.attrNames",
+    ];
+    flakeRuns.push(
+      (
+        await timeChecked("nix eval (host names)", "nix", list, {
+          cwd: world.fleetDir,
+          env: await caches.fresh(world),
+        })
+      ).ms,
+    );
   }
   return { host: median(hostRuns), flake: median(flakeRuns) };
 }
@@ -123,7 +158,9 @@ async function hostEvalMs(world: World, host: string, caches: Caches, samples = 
  * deliberate fold and with a probe amount, and scale linearly.
  */
 async function calibrate(world: World, options: Options, hostCount: number, caches: Caches): Promise<number> {
-  const specs = (evalCost: number) => fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts;
+  const specs = (evalCost: number) =>
+    fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost })
+      .hosts;
   const host = specs(0)[0]?.name as string;
   const probe = 2_000_000;
   await setFleetHosts(world, specs(0));
@@ -136,7 +173,8 @@ async function calibrate(world: World, options: Options, hostCount: number, cach
     `calibration: one host evaluates in ${ms(base)} without the fold, ${ms(probed)} with ${probe.toLocaleString("en")} iterations ` +
       `→ evalCost ${cost.toLocaleString("en")} for ~${ms(options.evalMs)}`,
   );
-  if (cost === 0) progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
+  if (cost === 0)
+    progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
   return cost;
 }
 
@@ -154,8 +192,23 @@ interface PlanJson {
   timingsMs: Record<string, number>;
 }
 
-async function runTernix(world: World, env: NodeJS.ProcessEnv, options: Options, originalLock: string, extra: string[] = []): Promise<TernixRun & { json: PlanJson }> {
-  const args = [TERNIX_BIN, "plan", "--flake", world.fleetDir, "--restore-lock", "--format", "json", ...extra];
+async function runTernix(
+  world: World,
+  env: NodeJS.ProcessEnv,
+  options: Options,
+  originalLock: string,
+  extra: string[] = [],
+): Promise<TernixRun & { json: PlanJson }> {
+  const args = [
+    TERNIX_BIN,
+    "plan",
+    "--flake",
+    world.fleetDir,
+    "--restore-lock",
+    "--format",
+    "json",
+    ...extra,
+  ];
   if (options.jobs !== undefined) args.push("--jobs", String(options.jobs));
   const run = await timeChecked("ternix plan", process.execPath, args, { cwd: world.fleetDir, env });
   const json = JSON.parse(run.stdout) as PlanJson;
@@ -179,7 +232,12 @@ async function runLoop(world: World, hosts: readonly string[], env: NodeJS.Proce
   const cwd = world.fleetDir;
   const parts = { buildBefore: 0, update: 0, buildAfter: 0, diffClosures: 0 };
   const build = async (host: string) => {
-    const r = await timeChecked(`nix build ${host}`, "nix", [...NIX_FLAGS, "build", toplevelInstallable(world, host), "--no-link", "--json"], { cwd, env });
+    const r = await timeChecked(
+      `nix build ${host}`,
+      "nix",
+      [...NIX_FLAGS, "build", toplevelInstallable(world, host), "--no-link", "--json"],
+      { cwd, env },
+    );
     const out = (JSON.parse(r.stdout) as { outputs: { out: string } }[])[0]?.outputs.out;
     if (!out) throw new Error(`nix build ${host} printed no output path`);
     return { out, ms: r.ms };
@@ -191,13 +249,20 @@ async function runLoop(world: World, hosts: readonly string[], env: NodeJS.Proce
     before.set(h, b.out);
     parts.buildBefore += b.ms;
   }
-  parts.update = (await timeChecked("nix flake update", "nix", [...NIX_FLAGS, "flake", "update"], { cwd, env })).ms;
+  parts.update = (
+    await timeChecked("nix flake update", "nix", [...NIX_FLAGS, "flake", "update"], { cwd, env })
+  ).ms;
   let changedHosts = 0;
   for (const h of hosts) {
     const a = await build(h);
     parts.buildAfter += a.ms;
     const b = before.get(h) as string;
-    const d = await timeChecked("nix store diff-closures", "nix", [...NIX_FLAGS, "store", "diff-closures", b, a.out], { cwd, env });
+    const d = await timeChecked(
+      "nix store diff-closures",
+      "nix",
+      [...NIX_FLAGS, "store", "diff-closures", b, a.out],
+      { cwd, env },
+    );
     parts.diffClosures += d.ms;
     if (b !== a.out) changedHosts++;
   }
@@ -206,13 +271,21 @@ async function runLoop(world: World, hosts: readonly string[], env: NodeJS.Proce
 
 /** The two closure queries of the `diff` phase, run as Ternix runs them (one per side, concurrently). */
 async function pathInfoFloor(world: World, json: PlanJson, caches: Caches, samples = 3): Promise<number> {
-  const side = (key: "before" | "after") => json.hosts.map((h) => h[key].toplevel).filter((p): p is string => p !== undefined);
+  const side = (key: "before" | "after") =>
+    json.hosts.map((h) => h[key].toplevel).filter((p): p is string => p !== undefined);
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const env = await caches.fresh(world);
     const start = performance.now();
     await Promise.all(
-      (["before", "after"] as const).map((k) => timeChecked("nix path-info", "nix", [...NIX_FLAGS, "path-info", "--json", "--recursive", ...side(k)], { env })),
+      (["before", "after"] as const).map((k) =>
+        timeChecked(
+          "nix path-info",
+          "nix",
+          [...NIX_FLAGS, "path-info", "--json", "--recursive", ...side(k)],
+          { env },
+        ),
+      ),
     );
     times.push(performance.now() - start);
   }
@@ -229,21 +302,40 @@ interface CountResult {
   floor: number;
 }
 
-async function benchHostCount(hostCount: number, options: Options, root: string, evalCostIn: number | undefined): Promise<CountResult> {
+async function benchHostCount(
+  hostCount: number,
+  options: Options,
+  root: string,
+  evalCostIn: number | undefined,
+): Promise<CountResult> {
   const dir = join(root, `fleet-${hostCount}`);
   const caches = new Caches(join(root, `caches-${hostCount}`));
   progress(`generating a fleet of ${hostCount} hosts × ${options.paths} paths in ${dir}…`);
-  const fleet = await generateFleet({ dir, hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost: evalCostIn ?? 0 });
+  const fleet = await generateFleet({
+    dir,
+    hosts: hostCount,
+    pathsPerHost: options.paths,
+    sharedFraction: options.shared,
+    evalCost: evalCostIn ?? 0,
+  });
   const world = fleet.world;
   const evalCost = evalCostIn ?? (await calibrate(world, options, hostCount, caches));
-  await setFleetHosts(world, fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts);
+  await setFleetHosts(
+    world,
+    fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost })
+      .hosts,
+  );
   await advanceNixpkgs(world, "24.11-b");
   const lockPath = join(world.fleetDir, "flake.lock");
   const originalLock = await readFile(lockPath, "utf8");
 
   progress("warm-up: ternix plan builds every host before and after (GC roots kept for the run)…");
-  const warm = await runTernix(world, await caches.fresh(world), options, originalLock, ["--keep-results", join(root, `roots-${hostCount}`)]);
-  if (warm.changedHosts !== hostCount) progress(`warning: warm-up plan reports ${warm.changedHosts} changed hosts of ${hostCount}`);
+  const warm = await runTernix(world, await caches.fresh(world), options, originalLock, [
+    "--keep-results",
+    join(root, `roots-${hostCount}`),
+  ]);
+  if (warm.changedHosts !== hostCount)
+    progress(`warning: warm-up plan reports ${warm.changedHosts} changed hosts of ${hostCount}`);
   const oneHost = await hostEvalMs(world, fleet.hostNames[0] as string, caches);
   progress(`one host's evaluation: ${ms(oneHost.host)} (listing the hosts alone: ${ms(oneHost.flake)})`);
 
@@ -257,7 +349,8 @@ async function benchHostCount(hostCount: number, options: Options, root: string,
       progress(`run ${i + 1}/${options.runs}: ${which === "ternix" ? "ternix plan" : "sequential loop"}…`);
       if (which === "ternix") {
         const r = await runTernix(world, env, options, originalLock);
-        if (!r.lockRestored) progress("warning: flake.lock differs from the original after `ternix plan --restore-lock`");
+        if (!r.lockRestored)
+          progress("warning: flake.lock differs from the original after `ternix plan --restore-lock`");
         ternix.push(r);
         progress(`  ${ms(r.ms)}`);
       } else {
@@ -293,7 +386,10 @@ function report(r: CountResult, options: Options): string {
     table([
       ["", "median (min–max)"],
       ["ternix plan --restore-lock --format json", spread(r.ternix.map((t) => t.ms))],
-      [`sequential loop (${2 * r.hosts} nix build, flake update, ${r.hosts} diff-closures)`, spread(r.loop.map((l) => l.ms))],
+      [
+        `sequential loop (${2 * r.hosts} nix build, flake update, ${r.hosts} diff-closures)`,
+        spread(r.loop.map((l) => l.ms)),
+      ],
     ]),
     "",
     `speed-up loop/ternix: ${(lWall / tWall).toFixed(2)}× (target ≥ 2.5× on 10 hosts)`,
@@ -310,7 +406,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   requireBuiltCli();
   const daemon = await ensureNixDaemon();
-  if (daemon.startedPid !== undefined) progress(`started nix-daemon (pid ${daemon.startedPid}); it is left running`);
+  if (daemon.startedPid !== undefined)
+    progress(`started nix-daemon (pid ${daemon.startedPid}); it is left running`);
   const root = options.dir ?? (await mkdtemp(join(tmpdir(), "ternix-bench-plan-")));
   await mkdir(root, { recursive: true });
   try {

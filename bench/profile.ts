@@ -57,7 +57,8 @@ export function analyseCpuProfile(
     if (leaf?.functionName === "(program)") return "(program): V8/Node native work outside JS";
     for (const n of stack) {
       const url = n.callFrame.url;
-      if (url.startsWith("node:internal/modules") || url.startsWith("node:internal/vm")) return "Node module loader (resolve, read, compile)";
+      if (url.startsWith("node:internal/modules") || url.startsWith("node:internal/vm"))
+        return "Node module loader (resolve, read, compile)";
       const dep = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
       if (dep) return `dependency ${dep[1] ?? "?"}`;
       if (url.startsWith(rootUrl)) {
@@ -72,7 +73,8 @@ export function analyseCpuProfile(
   const times: number[] = [];
   let t = profile.startTime;
   for (const delta of profile.timeDeltas) times.push((t += delta));
-  const isMain = (n: CpuProfileNode) => n.callFrame.functionName === "main" && n.callFrame.url.endsWith(options.mainUrlSuffix);
+  const isMain = (n: CpuProfileNode) =>
+    n.callFrame.functionName === "main" && n.callFrame.url.endsWith(options.mainUrlSuffix);
   const stacks = new Map<number, CpuProfileNode[]>();
   const stackFor = (id: number) => {
     let stack = stacks.get(id);
@@ -97,7 +99,9 @@ export function analyseCpuProfile(
     const leaf = stack[0];
     if (leaf) {
       const name = leaf.callFrame.functionName || "(anonymous)";
-      const where = leaf.callFrame.url ? `${leaf.callFrame.url.replace(rootUrl, "")}:${leaf.callFrame.lineNumber + 1}` : "(builtin)";
+      const where = leaf.callFrame.url
+        ? `${leaf.callFrame.url.replace(rootUrl, "")}:${leaf.callFrame.lineNumber + 1}`
+        : "(builtin)";
       const key = `${name}\u0000${where}`;
       const entry = functions.get(key) ?? { where, us: 0 };
       entry.us += us;
@@ -114,7 +118,8 @@ export function analyseCpuProfile(
       focus.set(name, entry);
     }
   });
-  const sorted = (m: Map<string, number>) => [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
 
   return {
     wallMs: options.wallMs,
@@ -139,7 +144,11 @@ export function analyseCpuProfile(
 export function formatProfile(a: ProfileAnalysis): string {
   const n = (value: number) => `${value.toFixed(0)} ms`;
   const part = (rows: { name: string; ms: number }[], of: number) =>
-    table(rows.filter((r) => r.ms >= 0.5).map((r) => [`  ${r.name}`, n(r.ms), `${((100 * r.ms) / of).toFixed(0)}%`]));
+    table(
+      rows
+        .filter((r) => r.ms >= 0.5)
+        .map((r) => [`  ${r.name}`, n(r.ms), `${((100 * r.ms) / of).toFixed(0)}%`]),
+    );
   const lines = [
     `Profile of one ternix diff run: ${n(a.wallMs)} wall = ${n(a.wallMs - a.profiledMs)} before/after the profiler ` +
       `(Node bootstrap, exit, pipes) + ${n(a.startupMs)} loading modules (until main() starts) + ${n(a.runMs)} in main()`,

@@ -129,7 +129,9 @@ function describeTextChange(input: InputDiff, s: Style): string[] {
   const follows = input.followsChange;
   if (follows !== undefined) {
     // Starting or stopping to follow can still move the effective pin across releases.
-    const jump = input.releaseJump ? [s.bold(s.yellow(releaseJumpText(input.releaseJump).toUpperCase()))] : [];
+    const jump = input.releaseJump
+      ? [s.bold(s.yellow(releaseJumpText(input.releaseJump).toUpperCase()))]
+      : [];
     return [s.yellow(followsText(follows, input)), ...jump];
   }
 

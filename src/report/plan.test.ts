@@ -3,19 +3,40 @@ import type { HostPlan, PlanResult } from "../app/plan-model.js";
 import { diffClosures } from "../closure/diff.js";
 import { fakeClosure } from "../closure/testing.js";
 import type { LockDiff } from "../lock/diff.js";
-import { DEFAULT_MARKDOWN_BUDGET, fenced, formatBytes, renderPlanMarkdown, renderPlanText, SUMMARY_END, toPlanJson } from "./plan.js";
+import {
+  DEFAULT_MARKDOWN_BUDGET,
+  fenced,
+  formatBytes,
+  renderPlanMarkdown,
+  renderPlanText,
+  SUMMARY_END,
+  toPlanJson,
+} from "./plan.js";
 import { stripStyle } from "./style.js";
 
-const emptyLockDiff = (changed: boolean): LockDiff => ({ changed, inputs: [], counts: { added: 0, removed: 0, changed: changed ? 1 : 0, unchanged: 0 } }) as unknown as LockDiff;
+const emptyLockDiff = (changed: boolean): LockDiff =>
+  ({
+    changed,
+    inputs: [],
+    counts: { added: 0, removed: 0, changed: changed ? 1 : 0, unchanged: 0 },
+  });
 
 function host(name: string, libs: number): HostPlan {
   const before = fakeClosure({
     root: `nixos-system-${name}-24.11.20241201.aaaaaaa`,
-    packages: [{ name: "linux-6.6.63", selected: false }, "curl-8.11.0", ...Array.from({ length: libs }, (_, i) => `lib${i}-1.0`)],
+    packages: [
+      { name: "linux-6.6.63", selected: false },
+      "curl-8.11.0",
+      ...Array.from({ length: libs }, (_, i) => `lib${i}-1.0`),
+    ],
   });
   const after = fakeClosure({
     root: `nixos-system-${name}-24.11.20241215.bbbbbbb`,
-    packages: [{ name: "linux-6.6.64", selected: false }, "curl-8.10.1", ...Array.from({ length: libs }, (_, i) => `lib${i}-1.1`)],
+    packages: [
+      { name: "linux-6.6.64", selected: false },
+      "curl-8.10.1",
+      ...Array.from({ length: libs }, (_, i) => `lib${i}-1.1`),
+    ],
   });
   return {
     host: name,
@@ -61,7 +82,9 @@ describe("renderPlanMarkdown budget", () => {
     // Every line of the shortened report is a whole line of some rendering (nothing cut mid-line).
     const fullLines = new Set(full.split("\n"));
     const noteLines = md.split("\n").filter((l) => !fullLines.has(l));
-    expect(noteLines.every((l) => /size limit|Package list left out|^$|^- ⚠|<details>|<\/details>/.test(l))).toBe(true);
+    expect(
+      noteLines.every((l) => /size limit|Package list left out|^$|^- ⚠|<details>|<\/details>/.test(l)),
+    ).toBe(true);
     // <details> stay balanced.
     expect(md.match(/<details/g)?.length).toBe(md.match(/<\/details>/g)?.length);
   });

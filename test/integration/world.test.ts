@@ -120,11 +120,7 @@ describe("the test world", () => {
     expect(bootspec?.["toplevel"]).toBe(gpu);
     // As NixOS's bootspec.nix: kernelParams are boot.kernelParams; init is a field of its own.
     expect(bootspec?.["init"]).toBe(`${gpu}/init`);
-    expect(bootspec?.["kernelParams"]).toEqual([
-      "loglevel=4",
-      "nvidia-drm.modeset=1",
-      "console=ttyS0",
-    ]);
+    expect(bootspec?.["kernelParams"]).toEqual(["loglevel=4", "nvidia-drm.modeset=1", "console=ttyS0"]);
     expect(bootspec?.["kernel"]).toMatch(/-linux-6\.6\.63\/bzImage$/);
     expect(await readFile(`${gpu}/kernel-params`, "utf8")).toContain("nvidia-drm.modeset=1");
     expect(await readFile(`${gpu}/nixos-version`, "utf8")).toBe(version);
