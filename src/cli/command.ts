@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import type { Runtime } from "./runtime.js";
 
 export type RegisterCommand = (program: Command, runtime: () => Runtime) => void;
@@ -13,4 +13,15 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number>)
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A commander parser for a whole-number option value of at least `min`. */
+export function parseCount(flag: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${flag} takes a whole number${min > 0 ? ` ≥ ${min}` : ""}.`);
+    }
+    return n;
+  };
 }

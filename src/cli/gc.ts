@@ -5,13 +5,12 @@ import { parseDuration } from "../config/config.js";
 import { ExitCode } from "../errors.js";
 import { formatSize } from "../report/closure.js";
 import { renderGcPlanText } from "../report/system.js";
-import { action, type RegisterCommand } from "./command.js";
+import { action, parseCount, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
 import {
   addSystemPathOptions,
   commandLine,
   flakeOption,
-  parseCount,
   systemContext,
   waitOption,
   type SystemPathOptions,

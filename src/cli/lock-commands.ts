@@ -1,12 +1,12 @@
 /** `ternix inputs`, `ternix update`, `ternix lock-diff`: look at the lock and move it reviewably. */
-import { InvalidArgumentError, Option } from "commander";
+import { Option } from "commander";
 import { listInputs } from "../app/inputs.js";
 import { lockDiff } from "../app/lock-diff.js";
 import { updateLock } from "../app/update.js";
 import { locateFlake } from "../app/flake.js";
 import { ExitCode } from "../errors.js";
 import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } from "../report/lock.js";
-import { action, type RegisterCommand } from "./command.js";
+import { action, parseCount, type RegisterCommand } from "./command.js";
 
 const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
 const flakeOption = () =>
@@ -29,7 +29,7 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
     .option(
       "--max-age <days>",
       "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)",
-      (v) => parsePositiveInt(v, "--max-age"),
+      parseCount("--max-age", 1),
     )
     .action(
       action(async (options: { flake?: string; json?: boolean; check?: boolean; maxAge?: number }) => {
@@ -130,10 +130,3 @@ export const registerLockDiff: RegisterCommand = (program, runtime) => {
       ),
     );
 };
-
-function parsePositiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
-  return n;
-}

@@ -1,11 +1,11 @@
 /** `ternix plan`: the fleet update preview. */
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { InvalidArgumentError, Option } from "commander";
+import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
 import { plan, planExitCodes } from "../app/plan.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
-import { action, type RegisterCommand } from "./command.js";
+import { action, parseCount, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
 
 export interface PlanOptions {
@@ -37,11 +37,15 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--output <file>", "write the report to a file instead of stdout")
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
-    .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) =>
-      positive(v, "--jobs"),
+    .option(
+      "--jobs <n>",
+      "concurrent evaluations per side (default: number of cores)",
+      parseCount("--jobs", 1),
     )
-    .option("--budget <chars>", "Markdown size limit (default 60000, config plan.body-limit)", (v) =>
-      positive(v, "--budget"),
+    .option(
+      "--budget <chars>",
+      "Markdown size limit (default 60000, config plan.body-limit)",
+      parseCount("--budget", 1),
     )
     .addHelpText(
       "after",
@@ -94,10 +98,3 @@ Exit codes:
       }),
     );
 };
-
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError(`${flag} takes a positive whole number.`);
-  return n;
-}

@@ -1,13 +1,12 @@
 /** `ternix rollback [--to N]`: back to the previous (or Nth) generation, profile and activation. */
 import { rollbackSystem } from "../app/rollback.js";
 import { ExitCode } from "../errors.js";
-import { action, type RegisterCommand } from "./command.js";
+import { action, parseCount, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
 import {
   addSystemPathOptions,
   commandLine,
   flakeOption,
-  parseCount,
   systemContext,
   waitOption,
   type SystemPathOptions,

@@ -1,6 +1,6 @@
 /** What the on-machine commands share: the flake/config lookup, the system path flags, the sudo hint. */
 import { createInterface } from "node:readline/promises";
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import type { FlakeLocation } from "../app/flake.js";
 import { locateSystemFlake } from "../app/system-build.js";
 import { realSystemEffects, type SystemEffects } from "../app/system-effects.js";
@@ -89,16 +89,6 @@ export async function askYesNo(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-export function parseCount(flag: string, min = 0) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${flag} takes a whole number${min > 0 ? ` ≥ ${min}` : ""}.`);
-    }
-    return n;
-  };
 }
 
 /** The command line after `ternix`, for "re-run with sudo" hints (commander keeps it, untyped). */
