@@ -6,7 +6,7 @@
  * work: its wall time minus the Nix phases it reports in `timingsMs`.
  *
  *   npm run bench:plan -- [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9]
- *                         [--eval-ms 500 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]
+ *                         [--eval-ms 1000 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]
  *
  * The loop (what fleet repositories script by hand, with Nix 2.8's `--json` for the out path):
  *   for h in hosts: nix build FLAKE#nixosConfigurations.$h.config.system.build.toplevel --no-link --json
@@ -77,7 +77,7 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) {
     process.stdout.write(
-      "usage: bench/plan [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9] [--eval-ms 500 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]\n",
+      "usage: bench/plan [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9] [--eval-ms 1000 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]\n",
     );
     process.exit(0);
   }
@@ -91,7 +91,7 @@ function parseOptions(argv: string[]): Options {
     hostCounts,
     paths: positiveInt(values.paths, "--paths", 1500),
     shared,
-    evalMs: positiveInt(values["eval-ms"], "--eval-ms", 500),
+    evalMs: positiveInt(values["eval-ms"], "--eval-ms", 1000),
     evalCost,
     runs: positiveInt(values.runs, "--runs", 3),
     jobs: values.jobs === undefined ? undefined : positiveInt(values.jobs, "--jobs", 1),
@@ -114,43 +114,32 @@ class Caches {
   }
 }
 
-/** A whole `nix eval` of one host's toplevel drvPath with a fresh cache: what one host costs. */
-async function hostEvalMs(
-  world: World,
-  host: string,
-  caches: Caches,
-  samples = 3,
-): Promise<{ host: number; flake: number }> {
-  const hostRuns: number[] = [];
-  const flakeRuns: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const drv = `${toplevelInstallable(world, host)}.drvPath`;
-    hostRuns.push(
-      (
-        await timeChecked("nix eval (one host)", "nix", [...NIX_FLAGS, "eval", "--raw", drv], {
-          cwd: world.fleetDir,
-          env: await caches.fresh(world),
-        })
-      ).ms,
-    );
-    const list = [
-      ...NIX_FLAGS,
-      "eval",
-      "--json",
-      `${world.fleetDir}#nixosConfigurations`,
-      "--apply",
-      "builtins.attrNames",
-    ];
-    flakeRuns.push(
-      (
-        await timeChecked("nix eval (host names)", "nix", list, {
-          cwd: world.fleetDir,
-          env: await caches.fresh(world),
-        })
-      ).ms,
-    );
+interface HostEvalTimes {
+  /** A whole `nix eval` of the host's toplevel drvPath (instantiates: writes every .drv through the daemon). */
+  host: number;
+  /** The same with `--read-only`: evaluation without writing .drv files. */
+  readOnly: number;
+  /** `nix eval` of the host names alone: Nix's start, the flake, its inputs. */
+  flake: number;
+}
+
+/** What one host costs to evaluate, each with a fresh cache; median of `samples` after one warm-up. */
+async function hostEvalMs(world: World, host: string, caches: Caches, samples = 3): Promise<HostEvalTimes> {
+  const drv = `${toplevelInstallable(world, host)}.drvPath`;
+  const commands = {
+    host: [...NIX_FLAGS, "eval", "--raw", drv],
+    readOnly: [...NIX_FLAGS, "eval", "--read-only", "--raw", drv],
+    flake: [...NIX_FLAGS, "eval", "--json", `${world.fleetDir}#nixosConfigurations`, "--apply", "builtins.attrNames"],
+  };
+  const times: Record<keyof HostEvalTimes, number[]> = { host: [], readOnly: [], flake: [] };
+  for (let i = 0; i <= samples; i++) {
+    for (const key of Object.keys(commands) as (keyof HostEvalTimes)[]) {
+      const r = await timeChecked(`nix eval (${key})`, "nix", commands[key], { cwd: world.fleetDir, env: await caches.fresh(world) });
+      // The first round writes the host's .drv files; later rounds, like the runs, find them there.
+      if (i > 0) times[key].push(r.ms);
+    }
   }
-  return { host: median(hostRuns), flake: median(flakeRuns) };
+  return { host: median(times.host), readOnly: median(times.readOnly), flake: median(times.flake) };
 }
 
 /**
@@ -158,9 +147,7 @@ async function hostEvalMs(
  * deliberate fold and with a probe amount, and scale linearly.
  */
 async function calibrate(world: World, options: Options, hostCount: number, caches: Caches): Promise<number> {
-  const specs = (evalCost: number) =>
-    fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost })
-      .hosts;
+  const specs = (evalCost: number) => fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts;
   const host = specs(0)[0]?.name as string;
   const probe = 2_000_000;
   await setFleetHosts(world, specs(0));
@@ -173,8 +160,7 @@ async function calibrate(world: World, options: Options, hostCount: number, cach
     `calibration: one host evaluates in ${ms(base)} without the fold, ${ms(probed)} with ${probe.toLocaleString("en")} iterations ` +
       `→ evalCost ${cost.toLocaleString("en")} for ~${ms(options.evalMs)}`,
   );
-  if (cost === 0)
-    progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
+  if (cost === 0) progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
   return cost;
 }
 
@@ -296,7 +282,7 @@ interface CountResult {
   hosts: number;
   pathsPerHost: number;
   evalCost: number;
-  oneHost: { host: number; flake: number };
+  oneHost: HostEvalTimes;
   ternix: TernixRun[];
   loop: LoopRun[];
   floor: number;
@@ -337,7 +323,7 @@ async function benchHostCount(
   if (warm.changedHosts !== hostCount)
     progress(`warning: warm-up plan reports ${warm.changedHosts} changed hosts of ${hostCount}`);
   const oneHost = await hostEvalMs(world, fleet.hostNames[0] as string, caches);
-  progress(`one host's evaluation: ${ms(oneHost.host)} (listing the hosts alone: ${ms(oneHost.flake)})`);
+  progress(`one host's evaluation: ${ms(oneHost.host)} (read-only: ${ms(oneHost.readOnly)}; listing the hosts alone: ${ms(oneHost.flake)})`);
 
   const ternix: TernixRun[] = [];
   const loop: LoopRun[] = [];
@@ -379,7 +365,8 @@ function report(r: CountResult, options: Options): string {
   const changed = r.ternix.map((t) => t.changedHosts);
   const lines = [
     `fleet: ${r.hosts} hosts × ${r.pathsPerHost} paths (${Math.round(options.shared * 100)}% shared), evalCost ${r.evalCost.toLocaleString("en")}; ` +
-      `one host's evaluation: ${ms(r.oneHost.host)} (a whole \`nix eval\` of its toplevel, fresh cache; listing the hosts alone: ${ms(r.oneHost.flake)})`,
+      `one host's evaluation: ${ms(r.oneHost.host)} (a whole \`nix eval\` of its toplevel drvPath, fresh cache; ` +
+      `with --read-only, i.e. without writing .drv files: ${ms(r.oneHost.readOnly)}; listing the hosts alone: ${ms(r.oneHost.flake)})`,
     `update: nixpkgs 24.11-a → 24.11-b; ternix reports ${Math.min(...changed)}–${Math.max(...changed)} changed hosts; ` +
       `runs: ${options.runs}, fresh XDG_CACHE_HOME and lock reset before each; ternix --jobs ${options.jobs ?? "default (cores)"}`,
     "",

@@ -1,35 +1,51 @@
 import type { RegisterCommand } from "./command.js";
-import { registerInputs, registerLockDiff, registerUpdate } from "./lock-commands.js";
-import { registerPlan } from "./plan.js";
-import { registerDiff } from "./diff.js";
-import { registerBoot } from "./boot.js";
-import { registerBuild } from "./build.js";
-import { registerGc } from "./gc.js";
-import { registerGenerations } from "./generations.js";
-import { registerRollback } from "./rollback.js";
-import { registerSwitch } from "./switch.js";
-import { registerTest } from "./test.js";
 
-/** Every subcommand, in the order `--help` lists them (the order of the update loop). */
-export const commands: RegisterCommand[] = [
-  registerInputs,
-  registerUpdate,
-  registerLockDiff,
-  registerDiff,
-  registerPlan,
+/**
+ * Every subcommand, in the order `--help` lists them (the order of the update loop), each loaded
+ * only when needed: `ternix diff` should not pay for loading the forge clients or the apply code.
+ */
+export const commandLoaders: readonly (readonly [string, () => Promise<RegisterCommand>])[] = [
+  // Look before moving, move the lock.
+  ["inputs", async () => (await import("./lock-commands.js")).registerInputs],
+  ["update", async () => (await import("./lock-commands.js")).registerUpdate],
+  ["lock-diff", async () => (await import("./lock-commands.js")).registerLockDiff],
+  // Know what changes, review it.
+  ["diff", async () => (await import("./diff.js")).registerDiff],
+  ["plan", async () => (await import("./plan.js")).registerPlan],
+  ["pr", async () => (await import("./pr.js")).registerPr],
+  // On the machine: apply safely, roll back, keep what a rollback needs.
+  ["build", async () => (await import("./build.js")).registerBuild],
+  ["test", async () => (await import("./test.js")).registerTest],
+  ["switch", async () => (await import("./switch.js")).registerSwitch],
+  ["boot", async () => (await import("./boot.js")).registerBoot],
+  ["rollback", async () => (await import("./rollback.js")).registerRollback],
+  ["generations", async () => (await import("./generations.js")).registerGenerations],
+  ["gc", async () => (await import("./gc.js")).registerGc],
+  // Set-up.
+  ["init", async () => (await import("./init-ci.js")).registerInit],
 ];
-// On the machine: apply safely, roll back, keep what a rollback needs.
-commands.push(
-  registerBuild,
-  registerTest,
-  registerSwitch,
-  registerBoot,
-  registerRollback,
-  registerGenerations,
-  registerGc,
-);
-// In CI: one reviewed pull request per update, and the workflow that runs it.
-import { registerInit } from "./init-ci.js";
-import { registerPr } from "./pr.js";
-commands.splice(commands.indexOf(registerPlan) + 1, 0, registerPr);
-commands.push(registerInit);
+
+/** Global options that take a value, so the command name can be found after them. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["--nix-option"]);
+
+/** The subcommand named on the command line, if it is a known one. */
+export function requestedCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") return undefined;
+    if (arg.startsWith("-")) {
+      if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+      continue;
+    }
+    return commandLoaders.some(([name]) => name === arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+/** The register functions for argv: just the named command, or all of them (help, typos). */
+export async function loadCommands(argv: readonly string[]): Promise<RegisterCommand[]> {
+  const name = requestedCommand(argv);
+  if (name === undefined && (argv.includes("--version") || argv.includes("-V"))) return [];
+  const wanted = name === undefined ? commandLoaders : commandLoaders.filter(([n]) => n === name);
+  return Promise.all(wanted.map(([, load]) => load()));
+}

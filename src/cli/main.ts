@@ -6,12 +6,13 @@ import { Command, CommanderError, Option } from "commander";
 import { Cleanup } from "../app/cleanup.js";
 import { ExitCode, InterruptedError, TernixError } from "../errors.js";
 import { collect } from "./command.js";
-import { commands } from "./commands.js";
+import { loadCommands } from "./commands.js";
+import type { RegisterCommand } from "./command.js";
 import { createOutput } from "./output.js";
 import { createRuntime, type GlobalOptions, type Runtime } from "./runtime.js";
 import { VERSION } from "./version.js";
 
-export function buildProgram(getRuntime: () => Runtime): Command {
+export function buildProgram(getRuntime: () => Runtime, commands: readonly RegisterCommand[]): Command {
   const program = new Command("ternix")
     .description(
       "Safe, reviewable NixOS updates: inspect and move flake.lock, diff every host, open one PR, apply with rollback.",
@@ -37,10 +38,13 @@ export async function main(argv: string[]): Promise<number> {
   const cleanup = new Cleanup();
   let runtime: Runtime | undefined;
   let exitCode: number = ExitCode.ok;
-  const program = buildProgram(() => {
-    runtime ??= createRuntime(program.opts<GlobalOptions>(), cleanup);
-    return runtime;
-  });
+  const program = buildProgram(
+    () => {
+      runtime ??= createRuntime(program.opts<GlobalOptions>(), cleanup);
+      return runtime;
+    },
+    await loadCommands(argv),
+  );
   program.hook("postAction", (_this, action) => {
     const code: unknown = (action as Command & { ternixExitCode?: unknown }).ternixExitCode;
     if (typeof code === "number") exitCode = code;
