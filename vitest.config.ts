@@ -7,11 +7,14 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["src/**/*.test.ts"],
+          // Unit tests first; the real-Nix integration tests run after them with fewer workers.
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: "integration",
+          sequence: { groupOrder: 1 },
           include: ["test/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],
           testTimeout: 180_000,

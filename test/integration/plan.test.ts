@@ -4,8 +4,7 @@
  * first build of a revision costs real time.
  */
 import { spawn } from "node:child_process";
-import { readdir, readFile, readlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -32,12 +31,15 @@ interface CliResult {
 function ternix(
   world: World,
   args: string[],
-  options: { onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {},
+  options: {
+    onStderr?: (text: string, kill: (s: NodeJS.Signals) => void) => void;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: world.fleetDir,
-      env: { ...world.env, NO_COLOR: "1" },
+      env: { ...world.env, NO_COLOR: "1", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -287,9 +289,12 @@ describe("ternix plan", () => {
     const w = await world([{ name: "slow", packages: ["curl"], evalCost: 40_000_000 }]);
     const before = await lockOf(w);
     await advanceNixpkgs(w, "24.11-b");
-    const rootsBefore = (await readdir(tmpdir())).filter((f) => f.startsWith("ternix-plan-"));
+    // A private TMPDIR: other test files run plans at the same time.
+    const tmp = join(w.dir, "tmp");
+    await mkdir(tmp);
     let sent = false;
     const r = await ternix(w, ["plan"], {
+      env: { TMPDIR: tmp },
       onStderr: (text, kill) => {
         if (!sent && text.includes("evaluating")) {
           sent = true;
@@ -301,7 +306,6 @@ describe("ternix plan", () => {
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toContain("interrupted by SIGINT");
     expect(await lockOf(w)).toBe(before);
-    const rootsAfter = (await readdir(tmpdir())).filter((f) => f.startsWith("ternix-plan-"));
-    expect(rootsAfter.filter((f) => !rootsBefore.includes(f))).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
   });
 });
