@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { Cleanup } from "../app/cleanup.js";
 import { ExitCode, InterruptedError, TernixError } from "../errors.js";
+import { interruptChildren } from "../proc/run.js";
 import { collect } from "./command.js";
 import { loadCommands } from "./commands.js";
 import type { RegisterCommand } from "./command.js";
@@ -34,6 +35,9 @@ export function buildProgram(getRuntime: () => Runtime, commands: readonly Regis
   return program;
 }
 
+/** How long an interrupted command may take to unwind and restore files before it is cut short. */
+const INTERRUPT_GRACE_MS = 10_000;
+
 export async function main(argv: string[]): Promise<number> {
   const cleanup = new Cleanup();
   let runtime: Runtime | undefined;
@@ -50,21 +54,35 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof code === "number") exitCode = code;
   });
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    void (async () => {
-      await cleanup.runAll();
-      const output = runtime?.output ?? createOutput({ verbose: false });
-      output.error(new InterruptedError(signal));
-      process.exit(signal === "SIGINT" ? ExitCode.interrupted : 143);
-    })();
+  // On SIGINT/SIGTERM: stop Nix and git (a terminal signals them too, a supervisor may not) and make
+  // further calls fail, so the command unwinds through its own error paths, which restore what it
+  // changed; cleanup then runs as for any error. A command that does not unwind within the grace
+  // period, or a second signal, is cut short after running cleanup here.
+  let interrupted: NodeJS.Signals | undefined;
+  const interruptedExit = (signal: NodeJS.Signals) => (signal === "SIGINT" ? ExitCode.interrupted : 143);
+  const forceExit = async (signal: NodeJS.Signals) => {
+    await cleanup.runAll();
+    (runtime?.output ?? createOutput({ verbose: false })).error(new InterruptedError(signal));
+    process.exit(interruptedExit(signal));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted !== undefined) {
+      void forceExit(signal);
+      return;
+    }
+    interrupted = signal;
+    interruptChildren(signal);
+    setTimeout(() => void forceExit(signal), INTERRUPT_GRACE_MS).unref();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   try {
     await program.parseAsync(argv, { from: "user" });
+    if (interrupted !== undefined) throw new InterruptedError(interrupted);
     return exitCode;
-  } catch (error) {
+  } catch (caught) {
+    const error = interrupted !== undefined ? new InterruptedError(interrupted) : caught;
     if (error instanceof CommanderError) {
       if (
         error.code === "commander.helpDisplayed" ||
@@ -80,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       runtime?.output ?? createOutput({ verbose: argv.includes("--verbose") || argv.includes("-v") });
     output.error(error);
     for (const e of cleanupErrors) output.error(e);
+    if (interrupted !== undefined) return interruptedExit(interrupted);
     return error instanceof TernixError ? error.exitCode : ExitCode.error;
   } finally {
     process.removeListener("SIGINT", onSignal);

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { TernixError } from "../errors.js";
 
 export interface RunOptions {
@@ -39,8 +39,33 @@ export class CommandNotFoundError extends TernixError {
   }
 }
 
+/** Children still running, so an interrupt can stop them before cleanup restores files. */
+const active = new Set<ChildProcess>();
+
+let interruptedBy: NodeJS.Signals | undefined;
+
+/**
+ * Interrupt: send `signal` to every child process started by `run` that is still running, and refuse
+ * to start new ones, so a use case that is still unwinding cannot run Nix or git (and write files)
+ * after the CLI began restoring them.
+ */
+export function interruptChildren(signal: NodeJS.Signals): void {
+  interruptedBy = signal;
+  for (const child of active) child.kill(signal);
+}
+
+export class RunInterruptedError extends TernixError {
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
 export const run: Run = (command, args, options = {}) =>
   new Promise((resolve, reject) => {
+    if (interruptedBy !== undefined) {
+      reject(new RunInterruptedError(interruptedBy));
+      return;
+    }
     const argv = [command, ...args];
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -48,6 +73,8 @@ export const run: Run = (command, args, options = {}) =>
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       signal: options.signal,
     });
+    active.add(child);
+    child.once("exit", () => active.delete(child));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     lineSplitter(child.stdout, out, options.onStdoutLine);
