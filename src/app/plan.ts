@@ -73,6 +73,18 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
   };
 
   try {
+    // Hosts come from the flake itself, not its inputs: find them first, so a typo in --hosts fails
+    // before anything is updated or built.
+    const all = await timed("discover", () => discoverHosts(nix, flake.dir));
+    const { selected, skipped } = selectHosts(all, {
+      include: request.hosts ?? config.hosts.include,
+      exclude: request.exclude ?? config.hosts.exclude,
+    });
+    if (selected.length === 0) {
+      throw new InputError("no hosts left to plan after filtering.", {
+        hint: `Hosts: ${all.map((h) => JSON.stringify(h)).join(", ")}; check --hosts/--exclude or ternix.toml [hosts].`,
+      });
+    }
     let beforeText: string;
     let afterText: string;
     if (request.skipUpdate) {
@@ -116,20 +128,10 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     };
     if (!lockDiff.changed) {
       await restoreOriginal();
-      return { ...base, outcome: "lock-unchanged", hosts: [], skippedHosts: [], lockState: "untouched" };
+      return { ...base, outcome: "lock-unchanged", hosts: [], skippedHosts: skipped, lockState: "untouched" };
     }
 
     await setLock(beforeText);
-    const all = await timed("discover", () => discoverHosts(nix, flake.dir));
-    const { selected, skipped } = selectHosts(all, {
-      include: request.hosts ?? config.hosts.include,
-      exclude: request.exclude ?? config.hosts.exclude,
-    });
-    if (selected.length === 0) {
-      throw new InputError("no hosts left to plan after filtering.", {
-        hint: `Hosts: ${all.map((h) => JSON.stringify(h)).join(", ")}; check --hosts/--exclude or ternix.toml [hosts].`,
-      });
-    }
     const events = effects.onEvent;
     phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
     const beforeEval = await timed("evalBefore", () =>
