@@ -129,12 +129,22 @@ async function hostEvalMs(world: World, host: string, caches: Caches, samples = 
   const commands = {
     host: [...NIX_FLAGS, "eval", "--raw", drv],
     readOnly: [...NIX_FLAGS, "eval", "--read-only", "--raw", drv],
-    flake: [...NIX_FLAGS, "eval", "--json", `${world.fleetDir}#nixosConfigurations`, "--apply", "builtins.attrNames"],
+    flake: [
+      ...NIX_FLAGS,
+      "eval",
+      "--json",
+      `${world.fleetDir}#nixosConfigurations`,
+      "--apply",
+      "builtins.attrNames",
+    ],
   };
   const times: Record<keyof HostEvalTimes, number[]> = { host: [], readOnly: [], flake: [] };
   for (let i = 0; i <= samples; i++) {
     for (const key of Object.keys(commands) as (keyof HostEvalTimes)[]) {
-      const r = await timeChecked(`nix eval (${key})`, "nix", commands[key], { cwd: world.fleetDir, env: await caches.fresh(world) });
+      const r = await timeChecked(`nix eval (${key})`, "nix", commands[key], {
+        cwd: world.fleetDir,
+        env: await caches.fresh(world),
+      });
       // The first round writes the host's .drv files; later rounds, like the runs, find them there.
       if (i > 0) times[key].push(r.ms);
     }
@@ -147,7 +157,9 @@ async function hostEvalMs(world: World, host: string, caches: Caches, samples = 
  * deliberate fold and with a probe amount, and scale linearly.
  */
 async function calibrate(world: World, options: Options, hostCount: number, caches: Caches): Promise<number> {
-  const specs = (evalCost: number) => fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost }).hosts;
+  const specs = (evalCost: number) =>
+    fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost })
+      .hosts;
   const host = specs(0)[0]?.name as string;
   const probe = 2_000_000;
   await setFleetHosts(world, specs(0));
@@ -160,7 +172,8 @@ async function calibrate(world: World, options: Options, hostCount: number, cach
     `calibration: one host evaluates in ${ms(base)} without the fold, ${ms(probed)} with ${probe.toLocaleString("en")} iterations ` +
       `→ evalCost ${cost.toLocaleString("en")} for ~${ms(options.evalMs)}`,
   );
-  if (cost === 0) progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
+  if (cost === 0)
+    progress(`--eval-ms ${options.evalMs} is below the host's cost without the fold; evalCost 0`);
   return cost;
 }
 
@@ -323,7 +336,9 @@ async function benchHostCount(
   if (warm.changedHosts !== hostCount)
     progress(`warning: warm-up plan reports ${warm.changedHosts} changed hosts of ${hostCount}`);
   const oneHost = await hostEvalMs(world, fleet.hostNames[0] as string, caches);
-  progress(`one host's evaluation: ${ms(oneHost.host)} (read-only: ${ms(oneHost.readOnly)}; listing the hosts alone: ${ms(oneHost.flake)})`);
+  progress(
+    `one host's evaluation: ${ms(oneHost.host)} (read-only: ${ms(oneHost.readOnly)}; listing the hosts alone: ${ms(oneHost.flake)})`,
+  );
 
   const ternix: TernixRun[] = [];
   const loop: LoopRun[] = [];
@@ -363,11 +378,12 @@ function report(r: CountResult, options: Options): string {
   const rest = r.ternix.map((t) => t.ms - PHASES.reduce((s, p) => s + (t.timings[p] ?? 0), 0));
   const loopPart = (name: keyof LoopRun["parts"]) => ms(median(r.loop.map((l) => l.parts[name])));
   const changed = r.ternix.map((t) => t.changedHosts);
+  const loopChanged = r.loop.map((l) => l.changedHosts);
   const lines = [
     `fleet: ${r.hosts} hosts × ${r.pathsPerHost} paths (${Math.round(options.shared * 100)}% shared), evalCost ${r.evalCost.toLocaleString("en")}; ` +
       `one host's evaluation: ${ms(r.oneHost.host)} (a whole \`nix eval\` of its toplevel drvPath, fresh cache; ` +
       `with --read-only, i.e. without writing .drv files: ${ms(r.oneHost.readOnly)}; listing the hosts alone: ${ms(r.oneHost.flake)})`,
-    `update: nixpkgs 24.11-a → 24.11-b; ternix reports ${Math.min(...changed)}–${Math.max(...changed)} changed hosts; ` +
+    `update: nixpkgs 24.11-a → 24.11-b; changed hosts: ternix ${Math.min(...changed)}–${Math.max(...changed)}, loop ${Math.min(...loopChanged)}–${Math.max(...loopChanged)}; ` +
       `runs: ${options.runs}, fresh XDG_CACHE_HOME and lock reset before each; ternix --jobs ${options.jobs ?? "default (cores)"}`,
     "",
     table([

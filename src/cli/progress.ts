@@ -60,7 +60,8 @@ function liveProgress(output: Output, write: (text: string) => void): Progress {
   let drawn = 0;
   const redraw = () => {
     let text = drawn > 0 ? `\x1b[${drawn}A` : "";
-    for (const [host, state] of states) text += `\x1b[2K  ${printable(host)}  ${state}\n`;
+    const width = Math.max(...[...states.keys()].map((h) => printable(h).length));
+    for (const [host, state] of states) text += `\x1b[2K  ${printable(host).padEnd(width)}  ${state}\n`;
     drawn = states.size;
     write(text);
   };
