@@ -169,7 +169,7 @@ async function previewAgainstCurrent(
   if (current === built.storePath)
     return { ...base, unchanged: true, diff: undefined, diffNote: "the running system is this system" };
   try {
-    const closures = await loadClosures(deps.nix, [current, built.storePath]);
+    const closures = await loadClosures(deps.nix, [current, built.storePath], deps.effects.closureCache);
     const before = closures.get(current);
     const after = closures.get(built.storePath);
     if (before === undefined || after === undefined) throw new Error("closure missing");

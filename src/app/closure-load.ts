@@ -9,6 +9,7 @@ import type { ClosureInput, StorePathInfo, SystemFacts } from "../closure/model.
 import { InputError } from "../errors.js";
 import type { Nix } from "../nix/nix.js";
 import { DEFAULT_STORE_DIR } from "../nix/schemas.js";
+import type { ClosureCache } from "./closure-cache.js";
 
 const STORE_PATH = /^(\/nix\/store\/[0-9a-df-np-sv-z]{32}-[^/]+)(\/.*)?$/;
 
@@ -94,26 +95,51 @@ export async function readSystemFacts(root: string): Promise<SystemFacts | undef
   return facts;
 }
 
+/** The Nix adapter, or a way to get it when first needed (a full cache hit needs none). */
+export type NixSource = Nix | (() => Promise<Nix>);
+
 /**
- * The closures of several roots from ONE `nix path-info --recursive` call: the union comes back and
- * each root's closure is walked from its references in memory.
+ * The closures of several roots: from the closure cache where it has them, the rest from ONE
+ * `nix path-info --recursive` call (the union comes back and each root's closure is walked from
+ * its references in memory), which then fills the cache.
  */
-export async function loadClosures(nix: Nix, roots: readonly string[]): Promise<Map<string, ClosureInput>> {
+export async function loadClosures(
+  nixSource: NixSource,
+  roots: readonly string[],
+  cache?: ClosureCache,
+): Promise<Map<string, ClosureInput>> {
   const unique = [...new Set(roots)];
-  const infos = await nix.pathInfo(unique, { recursive: true });
-  const invalid = infos.find((i) => !i.valid);
-  if (invalid) {
-    throw new InputError(`${invalid.path} is not a valid path in the Nix store.`, {
-      hint: "Build it first (or pick a generation that still exists).",
+  const closures = new Map<string, StorePathInfo[]>();
+  if (cache) {
+    const cached = await Promise.all(unique.map((root) => cache.get(root)));
+    unique.forEach((root, i) => {
+      const hit = cached[i];
+      if (hit) closures.set(root, hit);
     });
   }
-  const byPath = new Map<string, StorePathInfo>();
-  for (const info of infos)
-    byPath.set(info.path, { path: info.path, narSize: info.narSize, references: info.references });
+  const missing = unique.filter((root) => !closures.has(root));
+  if (missing.length > 0) {
+    const nix = typeof nixSource === "function" ? await nixSource() : nixSource;
+    const infos = await nix.pathInfo(missing, { recursive: true });
+    const invalid = infos.find((i) => !i.valid);
+    if (invalid) {
+      throw new InputError(`${invalid.path} is not a valid path in the Nix store.`, {
+        hint: "Build it first (or pick a generation that still exists).",
+      });
+    }
+    const byPath = new Map<string, StorePathInfo>();
+    for (const info of infos)
+      byPath.set(info.path, { path: info.path, narSize: info.narSize, references: info.references });
+    for (const root of missing) {
+      const closure = closureOf(root, byPath);
+      closures.set(root, closure);
+      await cache?.put(root, closure);
+    }
+  }
   const facts = await Promise.all(unique.map((root) => readSystemFacts(root)));
   const result = new Map<string, ClosureInput>();
   unique.forEach((root, index) => {
-    const paths = closureOf(root, byPath);
+    const paths = closures.get(root) ?? [];
     const system = facts[index];
     result.set(root, system === undefined ? { root, paths } : { root, paths, system });
   });

@@ -1,8 +1,8 @@
 /** `ternix diff BEFORE AFTER`: the package diff between two system closures. */
 import { diffClosures } from "../closure/diff.js";
 import type { ClosureDiff } from "../closure/model.js";
-import type { Nix } from "../nix/nix.js";
-import { loadClosures, resolveStorePath } from "./closure-load.js";
+import type { ClosureCache } from "./closure-cache.js";
+import { loadClosures, resolveStorePath, type NixSource } from "./closure-load.js";
 
 export interface DiffRequest {
   before: string;
@@ -16,19 +16,21 @@ export interface DiffResult {
   diff: ClosureDiff;
 }
 
-export async function diffSystems(request: DiffRequest, nix: Nix): Promise<DiffResult> {
+export async function diffSystems(
+  request: DiffRequest,
+  nix: NixSource,
+  cache?: ClosureCache,
+): Promise<DiffResult> {
   const [before, after] = await Promise.all([
     resolveStorePath(request.before, request.cwd),
     resolveStorePath(request.after, request.cwd),
   ]);
-  // One closure query per side, run concurrently; the same path twice is a valid, empty diff.
-  const [beforeClosures, afterClosures] = await Promise.all([
-    loadClosures(nix, [before]),
-    loadClosures(nix, [after]),
-  ]);
+  // One closure query for both sides (they mostly overlap), none for a side already cached; the
+  // same path twice is a valid, empty diff.
+  const closures = await loadClosures(nix, [before, after], cache);
   const diff = diffClosures(
-    beforeClosures.get(before) ?? { root: before, paths: [] },
-    afterClosures.get(after) ?? { root: after, paths: [] },
+    closures.get(before) ?? { root: before, paths: [] },
+    closures.get(after) ?? { root: after, paths: [] },
   );
   return { before, after, diff };
 }

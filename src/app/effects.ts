@@ -1,5 +1,6 @@
 import type { Run } from "../proc/run.js";
 import type { Cleanup } from "./cleanup.js";
+import type { ClosureCache } from "./closure-cache.js";
 
 /** Progress and log events a use case reports; the CLI decides how to show them. */
 export type AppEvent =
@@ -21,4 +22,6 @@ export interface Effects {
   onEvent: (event: AppEvent) => void;
   env: NodeJS.ProcessEnv;
   cleanup: Cleanup;
+  /** Where closures already queried are kept (absent: always ask Nix). */
+  closureCache?: ClosureCache | undefined;
 }

@@ -5,6 +5,7 @@ import type { Nix } from "../nix/nix.js";
 import type { CheckReport } from "../system/checks.js";
 import { kernelVersionOf } from "../system/generations.js";
 import { newestKnownGood, recordOf, type GenerationStatus } from "../system/state.js";
+import type { ClosureCache } from "./closure-cache.js";
 import { loadClosures, readSystemFacts } from "./closure-load.js";
 import { readProfile, storePathOfLink } from "./profile.js";
 import { loadState } from "./state-file.js";
@@ -48,7 +49,7 @@ export interface GenerationsResult {
 
 export async function listGenerations(
   request: { paths: SystemPaths; diff: boolean },
-  deps: { nix: Nix },
+  deps: { nix: Nix; closureCache?: ClosureCache | undefined },
 ): Promise<GenerationsResult> {
   const { paths } = request;
   const [profile, state, currentSystem, bootedSystem] = await Promise.all([
@@ -64,7 +65,7 @@ export async function listGenerations(
   let closures: Awaited<ReturnType<typeof loadClosures>> | undefined;
   if (roots.length > 0) {
     if (request.diff) {
-      closures = await loadClosures(deps.nix, roots);
+      closures = await loadClosures(deps.nix, roots, deps.closureCache);
       for (const [root, closure] of closures)
         sizes.set(
           root,

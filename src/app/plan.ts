@@ -162,10 +162,12 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
         loadClosures(
           nix,
           moved.map((h) => okToplevel(before.get(h))),
+          effects.closureCache,
         ),
         loadClosures(
           nix,
           moved.map((h) => okToplevel(after.get(h))),
+          effects.closureCache,
         ),
       ]);
       return selected.map((host): HostPlan => {

@@ -25,8 +25,12 @@ export const registerDiff: RegisterCommand = (program, runtime) => {
           options: { format: "text" | "markdown" | "json"; json?: boolean },
         ) => {
           const rt = runtime();
-          const nix = await rt.nix();
-          const result = await diffSystems({ before, after, cwd: rt.cwd }, nix);
+          // Nix is asked (and its version detected) only for closures not in the cache.
+          const result = await diffSystems(
+            { before, after, cwd: rt.cwd },
+            () => rt.nix(),
+            rt.effects.closureCache,
+          );
           const format = options.json ? "json" : options.format;
           rt.output.stdout(
             format === "json"

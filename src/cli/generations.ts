@@ -24,7 +24,10 @@ export const registerGenerations: RegisterCommand = (program, runtime) => {
       const rt = runtime();
       const ctx = await systemContext(rt, options, false);
       const nix = await rt.nix(ctx.config);
-      const result = await listGenerations({ paths: ctx.paths, diff: options.diff ?? false }, { nix });
+      const result = await listGenerations(
+        { paths: ctx.paths, diff: options.diff ?? false },
+        { nix, closureCache: rt.effects.closureCache },
+      );
       rt.output.stdout(
         options.json
           ? JSON.stringify(toGenerationsJson(result), null, 2)

@@ -1,7 +1,9 @@
 /** What every command gets: output, effects, and lazily created Nix and git adapters. */
 import { Cleanup } from "../app/cleanup.js";
+import { closureCacheDir, fileClosureCache } from "../app/closure-cache.js";
 import type { Effects } from "../app/effects.js";
-import { loadConfig, nixOptionPairs, type Config } from "../config/config.js";
+import type { Config } from "../config/config.js";
+import { nixOptionPairs } from "../config/nix-options.js";
 import { UsageError } from "../errors.js";
 import { createGit, type Git } from "../git/git.js";
 import { createNix, type Nix } from "../nix/nix.js";
@@ -38,12 +40,14 @@ export function parseNixOptionFlags(values: readonly string[] = []): [string, st
 export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cleanup()): Runtime {
   const env = process.env;
   const output = createOutput({ verbose: options.verbose ?? false, color: options.color }, env);
+  const cacheDir = closureCacheDir(env);
   const effects: Effects = {
     run,
     now: () => new Date(),
     onEvent: (event) => output.event(event),
     env,
     cleanup,
+    closureCache: cacheDir === undefined ? undefined : fileClosureCache(cacheDir),
   };
   const flagOptions = parseNixOptionFlags(options.nixOption);
   const nixCache = new Map<string, Promise<Nix>>();
@@ -52,7 +56,8 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
     effects,
     git: createGit(run, env),
     cwd: process.cwd(),
-    config: (flakeDir) => loadConfig(flakeDir),
+    // Loaded on first use: the schema library is not needed by commands that read no config.
+    config: async (flakeDir) => (await import("../config/config.js")).loadConfig(flakeDir),
     nix(config) {
       const pairs = config ? nixOptionPairs(config, flagOptions) : flagOptions;
       const key = JSON.stringify(pairs);

@@ -18,7 +18,6 @@
  * | nix              | caution    | Nix/Lix major or minor version changed, or Nix <-> Lix                  |
  * | nixos-release    | caution    | the NixOS release (e.g. 24.05 -> 24.11) changed                         |
  */
-import { z } from "zod";
 import { parseStorePath } from "./store-name.js";
 import { splitVersion } from "./version.js";
 import type { ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
@@ -95,13 +94,29 @@ const BOOTLOADER_INSTALLER_PNAMES = new Set([
   "refind-install",
 ]);
 
-const Bootspec = z.object({
-  "org.nixos.bootspec.v1": z.object({
-    kernel: z.string(),
-    initrd: z.string().optional(),
-    kernelParams: z.array(z.string()).optional(),
-  }),
-});
+/**
+ * The bootspec v1 fields the risk rules read (RFC 125), checked by hand: this runs on every `diff`
+ * and zod's import alone would cost more than the whole diff.
+ */
+function bootspecV1(json: unknown): { kernel: string; initrd?: string; kernelParams?: string[] } | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const v1: unknown = (json as Record<string, unknown>)["org.nixos.bootspec.v1"];
+  if (typeof v1 !== "object" || v1 === null) return undefined;
+  const { kernel, initrd, kernelParams } = v1 as Record<string, unknown>;
+  if (typeof kernel !== "string") return undefined;
+  if (initrd !== undefined && typeof initrd !== "string") return undefined;
+  if (
+    kernelParams !== undefined &&
+    !(Array.isArray(kernelParams) && kernelParams.every((p) => typeof p === "string"))
+  ) {
+    return undefined;
+  }
+  return {
+    kernel,
+    ...(initrd === undefined ? {} : { initrd }),
+    ...(kernelParams === undefined ? {} : { kernelParams: kernelParams }),
+  };
+}
 
 interface BootFacts {
   kernel?: string;
@@ -113,8 +128,7 @@ interface BootFacts {
 export function readBootFacts(system: SystemFacts | undefined): BootFacts | undefined {
   if (!system) return undefined;
   const facts: BootFacts = {};
-  const spec = Bootspec.safeParse(system.bootJson);
-  const v1 = spec.success ? spec.data["org.nixos.bootspec.v1"] : undefined;
+  const v1 = bootspecV1(system.bootJson);
   const kernel = v1?.kernel ?? system.kernel;
   const initrd = v1?.initrd ?? system.initrd;
   const params = v1?.kernelParams ?? system.kernelParams?.split(/\s+/);

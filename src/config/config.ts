@@ -141,16 +141,6 @@ export async function loadConfig(flakeDir: string): Promise<Config> {
   return parseConfig(text, file);
 }
 
-export function nixOptionPairs(
-  config: Config,
-  extra: readonly (readonly [string, string])[] = [],
-): [string, string][] {
-  return [
-    ...Object.entries(config.nix.options).map(([k, v]) => [k, String(v)] as [string, string]),
-    ...extra.map(([k, v]) => [k, v] as [string, string]),
-  ];
-}
-
 /** "30s" → 30000 ms. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)\s*([smhdw])$/.exec(text.trim());

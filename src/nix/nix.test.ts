@@ -11,7 +11,13 @@ import {
 } from "./args.js";
 import { capabilitiesFor } from "./capabilities.js";
 import { nixString, nixStringList } from "./nix-string.js";
-import { absoluteStorePath, parseBuildOutput, parseDerivationShow, parsePathInfoJson } from "./schemas.js";
+import {
+  absoluteStorePath,
+  NixOutputError,
+  parseBuildOutput,
+  parseDerivationShow,
+  parsePathInfoJson,
+} from "./schemas.js";
 import { parseNixVersion, type NixVersion } from "./version.js";
 
 const testdata = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
@@ -221,5 +227,21 @@ describe("build output of store-path installables", () => {
     expect(parseBuildOutput('[{"path":"/nix/store/abc-x"}]')).toEqual([
       { drvPath: undefined, outputs: { out: "/nix/store/abc-x" } },
     ]);
+  });
+});
+
+describe("malformed Nix output", () => {
+  it.each([
+    ["not json", "{"],
+    ["a number", "42"],
+    ["an entry without a path", '[{"narSize": 1}]'],
+    ["references that are not paths", '{"/nix/store/a-x": {"narSize": 1, "references": [1]}}'],
+    ["a non-numeric narSize", '{"/nix/store/a-x": {"narSize": "1"}}'],
+  ])("path-info: %s is a NixOutputError", (_name, text) => {
+    expect(() => parsePathInfoJson(text)).toThrow(NixOutputError);
+  });
+
+  it("build: outputs of the wrong shape", () => {
+    expect(() => parseBuildOutput('[{"drvPath":"/d.drv","outputs":{"out":1}}]')).toThrow(NixOutputError);
   });
 });

@@ -1,11 +1,23 @@
 /**
- * Schemas for every JSON document Nix prints to Ternix, and parsers that turn each version's shape
- * into one model. Parsers accept every recorded shape regardless of the detected version, so a
- * mis-detected version degrades to "still works" rather than a crash.
+ * Parsers for every JSON document Nix prints to Ternix, turning each version's shape into one model.
+ * They accept every recorded shape regardless of the detected version, so a mis-detected version
+ * degrades to "still works" rather than a crash.
+ *
+ * These are checked by hand rather than with zod: `path-info` of a system closure is thousands of
+ * entries on the hot path of `diff` and `plan`, where zod's import and validation cost more than
+ * the diff itself (bench/README.md). A document of the wrong shape is a `NixOutputError`.
  */
-import { z } from "zod";
+import { TernixError } from "../errors.js";
 
 export const DEFAULT_STORE_DIR = "/nix/store";
+
+export class NixOutputError extends TernixError {
+  constructor(what: string, problem: string) {
+    super(`unexpected output from ${what}: ${problem}`, {
+      hint: "This Nix may print a format Ternix does not know yet; please report it with `nix --version`.",
+    });
+  }
+}
 
 export interface StorePathInfo {
   path: string;
@@ -17,96 +29,132 @@ export interface StorePathInfo {
   registrationTime?: number | undefined;
 }
 
-const PathInfoEntry = z.looseObject({
-  path: z.string().optional(),
-  valid: z.boolean().optional(),
-  narSize: z.number().optional(),
-  closureSize: z.number().optional(),
-  references: z.array(z.string()).optional(),
-  deriver: z.string().nullable().optional(),
-  registrationTime: z.number().nullable().optional(),
-  storeDir: z.string().optional(),
-});
+type Json = Record<string, unknown>;
 
-/** `nix path-info --json`: an array of entries with `path` (< 2.19); an object keyed by path (≥ 2.19), `null` for invalid paths. */
-export const PathInfoJson = z.union([z.array(PathInfoEntry), z.record(z.string(), PathInfoEntry.nullable())]);
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new NixOutputError(what, error instanceof Error ? error.message : String(error));
+  }
+}
+
+function optionalNumber(entry: Json, key: string, what: string): number | undefined {
+  const value = entry[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number") throw new NixOutputError(what, `${key} is not a number`);
+  return value;
+}
+
+function optionalString(entry: Json, key: string, what: string): string | undefined {
+  const value = entry[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new NixOutputError(what, `${key} is not a string`);
+  return value;
+}
 
 /** Some newer JSON formats print store paths without the store directory; make them absolute. */
 export function absoluteStorePath(path: string, storeDir = DEFAULT_STORE_DIR): string {
   return path.startsWith("/") ? path : `${storeDir}/${path}`;
 }
 
+/**
+ * `nix path-info --json`: an array of entries with `path` (< 2.19; an invalid path is
+ * `{ path, valid: false }`), or an object keyed by path (≥ 2.19; `null` for an invalid path).
+ */
 export function parsePathInfoJson(text: string): StorePathInfo[] {
-  const data = PathInfoJson.parse(JSON.parse(text));
-  const entries: [string, z.infer<typeof PathInfoEntry> | null][] = Array.isArray(data)
-    ? data.map((e) => [e.path ?? "", e])
-    : Object.entries(data);
+  const what = "nix path-info --json";
+  const data = parseJson(text, what);
+  let entries: [string, unknown][];
+  if (Array.isArray(data)) {
+    entries = data.map((e, i) => {
+      if (!isObject(e) || typeof e["path"] !== "string")
+        throw new NixOutputError(what, `entry ${i} has no path`);
+      return [e["path"], e];
+    });
+  } else if (isObject(data)) entries = Object.entries(data);
+  else throw new NixOutputError(what, "neither an array nor an object");
+
   return entries.map(([path, entry]) => {
-    const storeDir = entry?.storeDir ?? DEFAULT_STORE_DIR;
-    const valid = entry !== null && entry.valid !== false && entry.narSize !== undefined;
+    if (entry === null) return { path: absoluteStorePath(path), narSize: 0, references: [], valid: false };
+    if (!isObject(entry)) throw new NixOutputError(what, `the entry for ${path} is not an object`);
+    const storeDir = optionalString(entry, "storeDir", what) ?? DEFAULT_STORE_DIR;
+    const narSize = optionalNumber(entry, "narSize", what);
+    const refs = entry["references"] ?? [];
+    if (!Array.isArray(refs) || !refs.every((r) => typeof r === "string")) {
+      throw new NixOutputError(what, `references of ${path} are not a list of paths`);
+    }
+    const deriver = optionalString(entry, "deriver", what);
     return {
       path: absoluteStorePath(path, storeDir),
-      narSize: entry?.narSize ?? 0,
-      references: (entry?.references ?? []).map((r) => absoluteStorePath(r, storeDir)),
-      valid,
-      closureSize: entry?.closureSize,
-      deriver: entry?.deriver ? absoluteStorePath(entry.deriver, storeDir) : undefined,
-      registrationTime: entry?.registrationTime ?? undefined,
+      narSize: narSize ?? 0,
+      references: (refs).map((r) => absoluteStorePath(r, storeDir)),
+      valid: entry["valid"] !== false && narSize !== undefined,
+      closureSize: optionalNumber(entry, "closureSize", what),
+      deriver: deriver === undefined ? undefined : absoluteStorePath(deriver, storeDir),
+      registrationTime: optionalNumber(entry, "registrationTime", what),
     };
   });
 }
-
-/**
- * `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]` for derivations; an installable that is
- * already a store path (not a derivation) comes back as `{ path }`.
- */
-export const BuildJson = z.array(
-  z.looseObject({
-    drvPath: z.string().optional(),
-    outputs: z.record(z.string(), z.string()).optional(),
-    path: z.string().optional(),
-  }),
-);
 
 export interface BuildResult {
   drvPath?: string | undefined;
   outputs: Record<string, string>;
 }
 
-/** Reads `nix build --json` output, or `--print-out-paths` lines (one output path per line). */
+function stringRecord(value: unknown, what: string, key: string): Record<string, string> {
+  if (!isObject(value) || !Object.values(value).every((v) => typeof v === "string")) {
+    throw new NixOutputError(what, `${key} is not an object of paths`);
+  }
+  return value as Record<string, string>;
+}
+
+/**
+ * `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]` for derivations; an installable that is
+ * already a store path comes back as `{ path }`. Also reads `--print-out-paths` lines.
+ */
 export function parseBuildOutput(text: string): BuildResult[] {
+  const what = "nix build --json";
   const trimmed = text.trim();
   if (trimmed === "") return [];
-  if (trimmed.startsWith("[")) {
-    return BuildJson.parse(JSON.parse(trimmed)).map((b) => ({
-      drvPath: b.drvPath,
-      outputs: b.outputs ?? (b.path !== undefined ? { out: b.path } : {}),
-    }));
-  }
-  return trimmed.split("\n").map((line) => ({ outputs: { out: line.trim() } }));
+  if (!trimmed.startsWith("[")) return trimmed.split("\n").map((line) => ({ outputs: { out: line.trim() } }));
+  const data = parseJson(trimmed, what);
+  if (!Array.isArray(data)) throw new NixOutputError(what, "not an array");
+  return data.map((entry, i) => {
+    if (!isObject(entry)) throw new NixOutputError(what, `entry ${i} is not an object`);
+    const drvPath = optionalString(entry, "drvPath", what);
+    const path = optionalString(entry, "path", what);
+    const outputs =
+      entry["outputs"] === undefined
+        ? path !== undefined
+          ? { out: path }
+          : {}
+        : stringRecord(entry["outputs"], what, "outputs");
+    return { drvPath, outputs };
+  });
 }
 
 /** `nix derivation show` / `nix show-derivation`: object keyed by drv path (keys without store dir in newest Nix). */
-export const DerivationShowJson = z.record(
-  z.string(),
-  z.looseObject({
-    name: z.string().optional(),
-    outputs: z.record(z.string(), z.looseObject({ path: z.string().optional() })),
-    env: z.record(z.string(), z.string()).optional(),
-  }),
-);
-
 export function parseDerivationShow(
   text: string,
 ): Map<string, { name?: string | undefined; outputs: Record<string, string> }> {
-  const data = DerivationShowJson.parse(JSON.parse(text));
+  const what = "nix derivation show";
+  const data = parseJson(text, what);
+  if (!isObject(data)) throw new NixOutputError(what, "not an object");
   const result = new Map<string, { name?: string | undefined; outputs: Record<string, string> }>();
   for (const [drv, value] of Object.entries(data)) {
+    if (!isObject(value) || !isObject(value["outputs"]))
+      throw new NixOutputError(what, `${drv} has no outputs`);
     const outputs: Record<string, string> = {};
-    for (const [name, out] of Object.entries(value.outputs)) {
-      if (out.path) outputs[name] = absoluteStorePath(out.path);
+    for (const [name, out] of Object.entries(value["outputs"])) {
+      if (isObject(out) && typeof out["path"] === "string") outputs[name] = absoluteStorePath(out["path"]);
     }
-    result.set(absoluteStorePath(drv), { name: value.name ?? value.env?.name, outputs });
+    const env = isObject(value["env"]) ? value["env"] : {};
+    const name =
+      optionalString(value, "name", what) ?? (typeof env["name"] === "string" ? env["name"] : undefined);
+    result.set(absoluteStorePath(drv), { name, outputs });
   }
   return result;
 }
