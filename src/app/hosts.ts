@@ -7,13 +7,20 @@ import { lstat, mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { InputError, NixError } from "../errors.js";
-import { nixStoreRequisitesArgs } from "../nix/args.js";
+import { evalJsonArgs, nixStoreRequisitesArgs } from "../nix/args.js";
 import { nixStringList } from "../nix/nix-string.js";
 import type { Nix } from "../nix/nix.js";
 import type { AppEvent } from "./effects.js";
 
 export type HostEval =
-  | { host: string; ok: true; drvPath: string; outPath: string }
+  | {
+      host: string;
+      ok: true;
+      drvPath: string;
+      outPath: string;
+      /** The output already exists: nothing to build (and with a read-only evaluation, no .drv was written). */
+      prebuilt?: boolean | undefined;
+    }
   | { host: string; ok: false; error: string; detail?: string | undefined };
 
 export type HostBuild =
@@ -45,7 +52,7 @@ export function flakeAttr(flakeDir: string, attr: string): string {
 /** Names of `nixosConfigurations`, without evaluating any of them. */
 export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[]> {
   const result = await nix.call(
-    ["eval", "--json", flakeAttr(flakeDir, "nixosConfigurations"), "--apply", "builtins.attrNames"],
+    evalJsonArgs(flakeAttr(flakeDir, "nixosConfigurations"), "builtins.attrNames"),
     {
       cwd: flakeDir,
     },
@@ -134,6 +141,8 @@ function shard<T>(items: readonly T[], count: number): T[][] {
 export interface EvalOptions {
   /** Concurrent `nix eval` processes (default: the number of cores). */
   jobs?: number | undefined;
+  /** Evaluate without writing .drv files (`--read-only`); only useful for outputs that exist. */
+  readOnly?: boolean | undefined;
   onEvent?: ((event: AppEvent) => void) | undefined;
   side?: "before" | "after" | undefined;
 }
@@ -155,9 +164,10 @@ export async function evalToplevels(
   const evalBatch = async (batch: readonly string[]): Promise<void> => {
     for (const host of batch)
       options.onEvent?.({ type: "host", host, state: "evaluating", side: options.side });
-    const run = await nix.call(["eval", "--json", installable, "--apply", toplevelsExpression(batch)], {
-      cwd: flakeDir,
-    });
+    const run = await nix.call(
+      evalJsonArgs(installable, toplevelsExpression(batch), { readOnly: options.readOnly }),
+      { cwd: flakeDir },
+    );
     if (run.exitCode === 0) {
       const data = JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string; error?: boolean }>;
       const caught: string[] = [];
@@ -180,16 +190,12 @@ export async function evalToplevels(
   };
   const evalAlone = async (host: string): Promise<HostEval> => {
     const run = await nix.call(
-      [
-        "eval",
-        "--json",
+      evalJsonArgs(
         installable,
-        "--apply",
         toplevelsExpression([host]).replace("builtins.tryEval", "(x: { success = true; value = x; })"),
-      ],
-      {
-        cwd: flakeDir,
-      },
+        { readOnly: options.readOnly },
+      ),
+      { cwd: flakeDir },
     );
     if (run.exitCode === 0) {
       const entry = (JSON.parse(run.stdout) as Record<string, { drv?: string; out?: string }>)[host];
@@ -198,6 +204,41 @@ export async function evalToplevels(
     return { host, ok: false, error: evalErrorLine(run.stderr), detail: run.stderr };
   };
   await Promise.all(shard(hosts, options.jobs ?? availableParallelism()).map(evalBatch));
+  return result;
+}
+
+/**
+ * Evaluate toplevels whose outputs probably exist already (the lock a fleet runs now): one host is
+ * evaluated read-only first; if its system exists, the others are too, and every host whose output
+ * exists needs neither .drv files nor a build. Hosts whose output is missing (or when the probe's
+ * is) get the full evaluation. The probe costs one read-only host evaluation when nothing is built.
+ */
+export async function evalToplevelsReusing(
+  nix: Nix,
+  flakeDir: string,
+  hosts: readonly string[],
+  options: EvalOptions = {},
+): Promise<Map<string, HostEval>> {
+  const result = new Map<string, HostEval>();
+  const probe = hosts.slice(0, 1);
+  const probed = await evalToplevels(nix, flakeDir, probe, { ...options, readOnly: true });
+  const probeEval = probed.get(probe[0] as string);
+  const reusable = probeEval?.ok === true && (await exists(probeEval.outPath));
+  const readOnly = reusable
+    ? new Map([
+        ...probed,
+        ...(await evalToplevels(nix, flakeDir, hosts.slice(1), { ...options, readOnly: true })),
+      ])
+    : new Map<string, HostEval>();
+  const needFull: string[] = [];
+  for (const host of hosts) {
+    const e = readOnly.get(host);
+    if (e?.ok && (await exists(e.outPath))) result.set(host, { ...e, prebuilt: true });
+    else needFull.push(host);
+  }
+  for (const [host, e] of await evalToplevels(nix, flakeDir, needFull, { ...options, readOnly: false })) {
+    result.set(host, e);
+  }
   return result;
 }
 
@@ -256,7 +297,10 @@ export async function buildToplevels(
   await mkdir(options.rootDir, { recursive: true });
   for (const e of toBuild)
     options.onEvent?.({ type: "host", host: e.host, state: "building", side: options.side });
-  const installables = [...new Set(toBuild.map((e) => nix.drvInstallable(e.drvPath)))];
+  // An existing output is named directly (its .drv may not even be written): Nix only roots it.
+  const installables = [
+    ...new Set(toBuild.map((e) => (e.prebuilt ? e.outPath : nix.drvInstallable(e.drvPath)))),
+  ];
   const outcome = await nix.build(installables, {
     keepGoing: true,
     outLink: join(options.rootDir, "result"),

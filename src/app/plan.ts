@@ -17,7 +17,14 @@ import { writeFileAtomic } from "../proc/files.js";
 import { loadClosures } from "./closure-load.js";
 import type { Effects } from "./effects.js";
 import { readLockText, type FlakeLocation } from "./flake.js";
-import { buildToplevels, discoverHosts, evalToplevels, selectHosts, type HostBuild } from "./hosts.js";
+import {
+  buildToplevels,
+  discoverHosts,
+  evalToplevels,
+  evalToplevelsReusing,
+  selectHosts,
+  type HostBuild,
+} from "./hosts.js";
 import { checkInputNames } from "./update.js";
 import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
 export * from "./plan-model.js";
@@ -133,9 +140,11 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
 
     await setLock(beforeText);
     const events = effects.onEvent;
+    // The "before" lock is the one the fleet runs: its systems usually exist already, and then
+    // need neither .drv files nor a build (evalToplevelsReusing). The "after" side is usually new.
     phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
     const beforeEval = await timed("evalBefore", () =>
-      evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }),
+      evalToplevelsReusing(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }),
     );
     const before = await timed("buildBefore", () =>
       buildToplevels(nix, beforeEval, { rootDir: join(rootDir, "before"), onEvent: events, side: "before" }),

@@ -34,9 +34,19 @@ export function flakeLockArgs(flakeRef: string): string[] {
   return ["flake", "lock", flakeRef];
 }
 
-/** `nix eval --json FLAKE#ATTR --apply FN`: the one evaluation per side that plan pays for. */
-export function evalJsonArgs(installable: string, apply?: string): string[] {
-  const args = ["eval", "--json", installable];
+/**
+ * `nix eval --json FLAKE#ATTR --apply FN`: the batched evaluation plan pays for. `readOnly` computes
+ * derivation and output paths without writing the .drv files to the store, which is most of the
+ * cost of evaluating a system whose outputs already exist.
+ */
+export function evalJsonArgs(
+  installable: string,
+  apply?: string,
+  options: { readOnly?: boolean } = {},
+): string[] {
+  const args = ["eval", "--json"];
+  if (options.readOnly) args.push("--read-only");
+  args.push(installable);
   if (apply !== undefined) args.push("--apply", apply);
   return args;
 }

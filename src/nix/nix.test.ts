@@ -5,6 +5,7 @@ import {
   buildOutPathsArgs,
   derivationShowArgs,
   drvInstallable,
+  evalJsonArgs,
   flakeUpdateArgs,
   globalArgs,
   pathInfoArgs,
@@ -243,5 +244,17 @@ describe("malformed Nix output", () => {
 
   it("build: outputs of the wrong shape", () => {
     expect(() => parseBuildOutput('[{"drvPath":"/d.drv","outputs":{"out":1}}]')).toThrow(NixOutputError);
+  });
+});
+
+describe("evalJsonArgs", () => {
+  it("adds --read-only when asked", () => {
+    expect(evalJsonArgs("/f#x", "f")).toEqual(["eval", "--json", "/f#x", "--apply", "f"]);
+    expect(evalJsonArgs("/f#x", undefined, { readOnly: true })).toEqual([
+      "eval",
+      "--json",
+      "--read-only",
+      "/f#x",
+    ]);
   });
 });

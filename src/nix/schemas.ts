@@ -90,7 +90,7 @@ export function parsePathInfoJson(text: string): StorePathInfo[] {
     return {
       path: absoluteStorePath(path, storeDir),
       narSize: narSize ?? 0,
-      references: (refs).map((r) => absoluteStorePath(r, storeDir)),
+      references: refs.map((r) => absoluteStorePath(r, storeDir)),
       valid: entry["valid"] !== false && narSize !== undefined,
       closureSize: optionalNumber(entry, "closureSize", what),
       deriver: deriver === undefined ? undefined : absoluteStorePath(deriver, storeDir),

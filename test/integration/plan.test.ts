@@ -8,9 +8,14 @@ import { mkdir, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { buildToplevels, evalToplevelsReusing } from "../../src/app/hosts.js";
+import { createNix } from "../../src/nix/nix.js";
+import { run } from "../../src/proc/run.js";
 import { expectGolden } from "../helpers/golden.js";
 import {
   advanceHardware,
+  buildHosts,
   advanceHome,
   advanceNixpkgs,
   createWorld,
@@ -307,5 +312,28 @@ describe("ternix plan", () => {
     expect(r.stderr).toContain("interrupted by SIGINT");
     expect(await lockOf(w)).toBe(before);
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("reuses existing systems on the before side without writing their derivations", async () => {
+    const w = await createWorld({
+      salt: randomUUID(),
+      hosts: [{ name: "web", packages: ["curl"] }, { name: "db" }],
+    });
+    worlds.push(w);
+    const nix = await createNix({ run, env: w.env });
+    const first = await evalToplevelsReusing(nix, w.fleetDir, ["db", "web"], { jobs: 2 });
+    // Nothing was built yet: a full evaluation, so the .drv files exist and nothing is "prebuilt".
+    for (const e of first.values()) {
+      expect(e.ok && e.prebuilt).toBeFalsy();
+      if (e.ok) await expect(readFile(e.drvPath)).resolves.toBeDefined();
+    }
+    await buildHosts(w, ["db", "web"]);
+    const second = await evalToplevelsReusing(nix, w.fleetDir, ["db", "web"], { jobs: 2 });
+    expect([...second.values()].map((e) => e.ok && e.prebuilt)).toEqual([true, true]);
+    const roots = join(w.dir, "roots");
+    const built = await buildToplevels(nix, second, { rootDir: roots });
+    expect([...built.values()].map((b) => b.ok && b.toplevel)).toEqual(
+      [...second.values()].map((e) => e.ok && e.outPath),
+    );
   });
 });
