@@ -14,12 +14,11 @@ import {
 } from "./plan.js";
 import { stripStyle } from "./style.js";
 
-const emptyLockDiff = (changed: boolean): LockDiff =>
-  ({
-    changed,
-    inputs: [],
-    counts: { added: 0, removed: 0, changed: changed ? 1 : 0, unchanged: 0 },
-  });
+const emptyLockDiff = (changed: boolean): LockDiff => ({
+  changed,
+  inputs: [],
+  counts: { added: 0, removed: 0, changed: changed ? 1 : 0, unchanged: 0 },
+});
 
 function host(name: string, libs: number): HostPlan {
   const before = fakeClosure({
