@@ -52,7 +52,7 @@ export function flakeAttr(flakeDir: string, attr: string): string {
 /** Names of `nixosConfigurations`, without evaluating any of them. */
 export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[]> {
   const result = await nix.call(
-    evalJsonArgs(flakeAttr(flakeDir, "nixosConfigurations"), "builtins.attrNames"),
+    evalJsonArgs(flakeAttr(flakeDir, "nixosConfigurations"), "builtins.attrNames", { noWriteLockFile: true }),
     {
       cwd: flakeDir,
     },
@@ -165,7 +165,10 @@ export async function evalToplevels(
     for (const host of batch)
       options.onEvent?.({ type: "host", host, state: "evaluating", side: options.side });
     const run = await nix.call(
-      evalJsonArgs(installable, toplevelsExpression(batch), { readOnly: options.readOnly }),
+      evalJsonArgs(installable, toplevelsExpression(batch), {
+        readOnly: options.readOnly,
+        noWriteLockFile: true,
+      }),
       { cwd: flakeDir },
     );
     if (run.exitCode === 0) {
@@ -193,7 +196,7 @@ export async function evalToplevels(
       evalJsonArgs(
         installable,
         toplevelsExpression([host]).replace("builtins.tryEval", "(x: { success = true; value = x; })"),
-        { readOnly: options.readOnly },
+        { readOnly: options.readOnly, noWriteLockFile: true },
       ),
       { cwd: flakeDir },
     );

@@ -42,10 +42,13 @@ export function flakeLockArgs(flakeRef: string): string[] {
 export function evalJsonArgs(
   installable: string,
   apply?: string,
-  options: { readOnly?: boolean } = {},
+  options: { readOnly?: boolean | undefined; noWriteLockFile?: boolean | undefined } = {},
 ): string[] {
   const args = ["eval", "--json"];
   if (options.readOnly) args.push("--read-only");
+  // Evaluating a flake whose lock lacks an input locks it in memory and would write flake.lock;
+  // Ternix decides what the lock file holds, so its evaluations never write it.
+  if (options.noWriteLockFile) args.push("--no-write-lock-file");
   args.push(installable);
   if (apply !== undefined) args.push("--apply", apply);
   return args;
