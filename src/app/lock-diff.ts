@@ -25,6 +25,8 @@ export interface LockDiffRequest {
   new?: string | undefined;
   flakeDir?: string | undefined;
   cwd: string;
+  /** Extra Forgejo/Gitea hosts for compare links (config). */
+  forgeHosts?: readonly string[] | undefined;
 }
 
 export async function lockDiff(request: LockDiffRequest, git: Git): Promise<LockDiffResult> {
@@ -35,7 +37,11 @@ export async function lockDiff(request: LockDiffRequest, git: Git): Promise<Lock
     request.new === undefined
       ? await workingTree(await getFlake())
       : await loadSide(request.new, request.cwd, getFlake, git);
-  return { before, after, diff: diffLocks(before.lock, after.lock) };
+  return {
+    before,
+    after,
+    diff: diffLocks(before.lock, after.lock, { forgeHosts: request.forgeHosts ?? [] }),
+  };
 }
 
 async function workingTree(flake: FlakeLocation): Promise<LockSide> {

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffClosures } from "../closure/diff.js";
-import type { Config } from "../config/config.js";
+import { compareLinkHosts, type Config } from "../config/config.js";
 import { InputError } from "../errors.js";
 import type { Git } from "../git/git.js";
 import { diffLocks } from "../lock/diff.js";
@@ -125,6 +125,7 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     const lockDiff = diffLocks(
       parseFlakeLock(beforeText, `${flake.lockPath} (before)`),
       parseFlakeLock(afterText, flake.lockPath),
+      { forgeHosts: compareLinkHosts(config) },
     );
     const base = {
       flakeDir: flake.dir,

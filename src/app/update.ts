@@ -19,6 +19,8 @@ export interface UpdateRequest {
   inputs: readonly string[];
   dryRun: boolean;
   commit: boolean;
+  /** Extra Forgejo/Gitea hosts for compare links (config). */
+  forgeHosts?: readonly string[] | undefined;
 }
 
 export interface UpdateResult {
@@ -65,7 +67,7 @@ export async function updateLock(request: UpdateRequest, deps: UpdateDeps): Prom
     ? await lockInCopy(request, deps)
     : await lockInPlace(request, beforeText, deps);
   const after = parseFlakeLock(afterText, flake.lockPath);
-  const diff = diffLocks(before, after);
+  const diff = diffLocks(before, after, { forgeHosts: request.forgeHosts ?? [] });
 
   let commit: string | undefined;
   if (request.commit && !request.dryRun && diff.changed) {

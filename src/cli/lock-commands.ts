@@ -4,6 +4,7 @@ import { listInputs } from "../app/inputs.js";
 import { lockDiff } from "../app/lock-diff.js";
 import { updateLock } from "../app/update.js";
 import { locateFlake } from "../app/flake.js";
+import { compareLinkHosts } from "../config/config.js";
 import { ExitCode } from "../errors.js";
 import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } from "../report/lock.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
@@ -73,7 +74,13 @@ export const registerUpdate: RegisterCommand = (program, runtime) => {
           const config = await rt.config(flake.dir);
           const nix = await rt.nix(config);
           const result = await updateLock(
-            { flake, inputs, dryRun: options.dryRun ?? false, commit: options.commit ?? false },
+            {
+              flake,
+              inputs,
+              dryRun: options.dryRun ?? false,
+              commit: options.commit ?? false,
+              forgeHosts: compareLinkHosts(config),
+            },
             { nix, git: rt.git, effects: rt.effects },
           );
           if (options.json) {
@@ -112,8 +119,11 @@ export const registerLockDiff: RegisterCommand = (program, runtime) => {
           options: { flake?: string; json?: boolean },
         ) => {
           const rt = runtime();
+          // Config (for self-hosted forge compare links) only when there is a flake: two lock files need none.
+          const flake = await locateFlake(options.flake, rt.cwd, rt.git).catch(() => undefined);
+          const forgeHosts = flake === undefined ? [] : compareLinkHosts(await rt.config(flake.dir));
           const result = await lockDiff(
-            { old: oldSpec, new: newSpec, flakeDir: options.flake, cwd: rt.cwd },
+            { old: oldSpec, new: newSpec, flakeDir: options.flake, cwd: rt.cwd, forgeHosts },
             rt.git,
           );
           rt.output.stdout(

@@ -153,3 +153,17 @@ export function parseDuration(text: string): number {
   ];
   return Number(match[1]) * unit;
 }
+
+/**
+ * Hosts of self-hosted Forgejo/Gitea servers, for compare links in lock diffs: the configured
+ * forge's, when it is one (codeberg.org is always known).
+ */
+export function compareLinkHosts(config: Config): string[] {
+  const kind = config.forge.kind;
+  if (config.forge.url === undefined || kind === "github") return [];
+  try {
+    return [new URL(config.forge.url).host];
+  } catch {
+    return [];
+  }
+}

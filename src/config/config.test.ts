@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { InputError } from "../errors.js";
+import { compareLinkHosts, defaultConfig, parseConfig, parseDuration } from "./config.js";
+import { nixOptionPairs } from "./nix-options.js";
+
+describe("parseConfig", () => {
+  it("fills defaults for an empty file", () => {
+    expect(parseConfig("", "ternix.toml")).toEqual(defaultConfig());
+    expect(defaultConfig().hosts.exclude).toBe("-minimal$");
+    expect(defaultConfig().staleness["max-age-days"]).toBe(30);
+  });
+
+  it("reads the documented keys", () => {
+    const config = parseConfig(
+      `
+[hosts]
+include = ["web"]
+[staleness]
+max-age-days = 14
+supported-branches = ["nixos-24.11"]
+[nix]
+options = { cores = 4, sandbox = false }
+[[checks]]
+type = "tcp"
+port = 22
+`,
+      "ternix.toml",
+    );
+    expect(config.hosts.include).toEqual(["web"]);
+    expect(config.staleness["supported-branches"]).toEqual(["nixos-24.11"]);
+    expect(config.checks[0]).toMatchObject({ type: "tcp", port: 22, host: "127.0.0.1" });
+    expect(nixOptionPairs(config, [["cores", "8"]])).toEqual([
+      ["cores", "4"],
+      ["sandbox", "false"],
+      ["cores", "8"],
+    ]);
+  });
+
+  it.each([
+    ["bad TOML", "[hosts", /invalid TOML/],
+    ["an unknown key", "[hosts]\ninclud = []", /hosts/],
+    ["a wrong type", '[staleness]\nmax-age-days = "x"', /staleness\.max-age-days/],
+    ["a bad check", '[[checks]]\ntype = "http"\nurl = "not a url"', /checks\.0\.url/],
+  ])("rejects %s with the key in the message", (_name, text, message) => {
+    expect(() => parseConfig(text, "ternix.toml")).toThrow(InputError);
+    expect(() => parseConfig(text, "ternix.toml")).toThrow(message);
+  });
+});
+
+describe("compareLinkHosts", () => {
+  it("names a self-hosted Forgejo/Gitea server, never GitHub", () => {
+    expect(
+      compareLinkHosts(parseConfig('[forge]\nkind = "forgejo"\nurl = "https://git.example.org"', "t")),
+    ).toEqual(["git.example.org"]);
+    expect(
+      compareLinkHosts(parseConfig('[forge]\nkind = "github"\nurl = "https://ghe.example.org"', "t")),
+    ).toEqual([]);
+    expect(compareLinkHosts(defaultConfig())).toEqual([]);
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([
+    ["30s", 30_000],
+    ["10m", 600_000],
+    ["2w", 1_209_600_000],
+  ])("%s", (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it("rejects nonsense", () => expect(() => parseDuration("soon")).toThrow(InputError));
+});
