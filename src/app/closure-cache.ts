@@ -9,10 +9,11 @@
  * write is ignored. TERNIX_NO_CACHE=1 turns it off.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import type { StorePathInfo } from "../closure/model.js";
+import { pathExists } from "../proc/files.js";
 
 export interface ClosureCache {
   get(root: string): Promise<StorePathInfo[] | undefined>;
@@ -42,11 +43,7 @@ export function fileClosureCache(dir: string): ClosureCache {
   return {
     async get(root) {
       // The root still exists, so its whole closure does too: the cached answer is still true.
-      const rootExists = await lstat(root).then(
-        () => true,
-        () => false,
-      );
-      if (!rootExists) return undefined;
+      if (!(await pathExists(root))) return undefined;
       try {
         return decode(JSON.parse(await readFile(fileOf(root), "utf8")) as unknown, root);
       } catch {

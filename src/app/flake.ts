@@ -1,8 +1,9 @@
 /** Finding the user's flake and reading its lock. */
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { Git } from "../git/git.js";
+import { pathExists } from "../proc/files.js";
 
 export interface FlakeLocation {
   /** Absolute directory holding flake.nix. */
@@ -14,13 +15,6 @@ export interface FlakeLocation {
   lockPathInRepo: string | undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * The flake in `dirArg` (must hold flake.nix), or, when no directory was given, the nearest directory
  * from `cwd` upwards that holds one (as `nix` does for `.`), stopping at the git root.
@@ -29,14 +23,14 @@ export async function locateFlake(dirArg: string | undefined, cwd: string, git: 
   let start = resolve(cwd, dirArg ?? ".");
   // `--flake ./flake.nix` names the file; the flake is its directory.
   if (dirArg !== undefined && basename(start) === "flake.nix") start = dirname(start);
-  if (!(await exists(start))) {
+  if (!(await pathExists(start))) {
     throw new InputError(`${start} does not exist.`, {
       hint: "Pass --flake DIR with the directory that holds flake.nix.",
     });
   }
   const gitRoot = await git.toplevel(start);
   let dir = start;
-  while (!(await exists(join(dir, "flake.nix")))) {
+  while (!(await pathExists(join(dir, "flake.nix")))) {
     const parent = dirname(dir);
     if (dirArg !== undefined || parent === dir || (gitRoot !== undefined && dir === gitRoot)) {
       throw new InputError(`no flake.nix in ${start}.`, {

@@ -3,13 +3,14 @@
  * calls (one per core), and build them all in ONE `nix build`, attributing failures to hosts.
  * Host names never reach a shell or an attribute path: they travel as quoted Nix strings.
  */
-import { lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { InputError, NixError } from "../errors.js";
 import { evalJsonArgs, nixStoreRequisitesArgs } from "../nix/args.js";
 import { nixStringList } from "../nix/nix-string.js";
 import type { Nix } from "../nix/nix.js";
+import { pathExists } from "../proc/files.js";
 import type { AppEvent } from "./effects.js";
 
 export type HostEval =
@@ -226,7 +227,7 @@ export async function evalToplevelsReusing(
   const probe = hosts.slice(0, 1);
   const probed = await evalToplevels(nix, flakeDir, probe, { ...options, readOnly: true });
   const probeEval = probed.get(probe[0] as string);
-  const reusable = probeEval?.ok === true && (await exists(probeEval.outPath));
+  const reusable = probeEval?.ok === true && (await pathExists(probeEval.outPath));
   const readOnly = reusable
     ? new Map([
         ...probed,
@@ -236,7 +237,7 @@ export async function evalToplevelsReusing(
   const needFull: string[] = [];
   for (const host of hosts) {
     const e = readOnly.get(host);
-    if (e?.ok && (await exists(e.outPath))) result.set(host, { ...e, prebuilt: true });
+    if (e?.ok && (await pathExists(e.outPath))) result.set(host, { ...e, prebuilt: true });
     else needFull.push(host);
   }
   for (const [host, e] of await evalToplevels(nix, flakeDir, needFull, { ...options, readOnly: false })) {
@@ -274,13 +275,6 @@ export interface BuildOptions {
   side?: "before" | "after" | undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * Build every evaluated host in ONE `nix build --keep-going`, rooted under `rootDir`. Hosts whose
  * toplevel did not appear get the log tail of the failed derivations in their closure.
@@ -309,7 +303,7 @@ export async function buildToplevels(
     outLink: join(options.rootDir, "result"),
   });
 
-  const built = await Promise.all(toBuild.map(async (e) => ({ e, ok: await exists(e.outPath) })));
+  const built = await Promise.all(toBuild.map(async (e) => ({ e, ok: await pathExists(e.outPath) })));
   const failedBlocks = outcome.ok ? [] : parseBuildFailures(outcome.stderr);
   const failedHosts = built.filter((b) => !b.ok).map((b) => b.e);
   if (!outcome.ok && built.some((b) => b.ok)) {

@@ -3,7 +3,7 @@
  * built (the update runs first, then the old lock is swapped back in), so an unchanged lock costs no
  * build at all; each side is evaluated in a few parallel batches and built in one `nix build`.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffClosures } from "../closure/diff.js";
@@ -13,7 +13,7 @@ import type { Git } from "../git/git.js";
 import { diffLocks } from "../lock/diff.js";
 import { parseFlakeLock } from "../lock/parse.js";
 import type { Nix } from "../nix/nix.js";
-import { writeFileAtomic } from "../proc/files.js";
+import { ensureFileContent } from "../proc/files.js";
 import { loadClosures } from "./closure-load.js";
 import type { Effects } from "./effects.js";
 import { readLockText, type FlakeLocation } from "./flake.js";
@@ -67,17 +67,11 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
   checkInputNames(original, request.inputs);
 
   // Whatever happens, the user's lock ends as the plan says, or as it was.
-  const restoreOriginal = async () => {
-    const now = await readFile(flake.lockPath, "utf8").catch(() => undefined);
-    if (now !== originalText) await writeFileAtomic(flake.lockPath, originalText);
-  };
+  const restoreOriginal = () => ensureFileContent(flake.lockPath, originalText);
   const unregisterRestore = effects.cleanup.add(restoreOriginal);
   const rootDir = await mkdtemp(join(tmpdir(), "ternix-plan-"));
   const unregisterRoots = effects.cleanup.add(() => rm(rootDir, { recursive: true, force: true }));
-  const setLock = async (text: string) => {
-    const now = await readFile(flake.lockPath, "utf8");
-    if (now !== text) await writeFileAtomic(flake.lockPath, text);
-  };
+  const setLock = (text: string) => ensureFileContent(flake.lockPath, text);
 
   try {
     // Hosts come from the flake itself, not its inputs: find them first, so a typo in --hosts fails
@@ -249,7 +243,6 @@ export function hostFileName(host: string): string {
 
 /** Named GC roots `<dir>/<host>.before` and `.after` for every built toplevel. */
 async function keepResults(nix: Nix, dir: string, hosts: readonly HostPlan[]): Promise<void> {
-  const { mkdir } = await import("node:fs/promises");
   await mkdir(dir, { recursive: true });
   for (const h of hosts) {
     for (const [side, build] of [

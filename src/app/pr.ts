@@ -43,7 +43,7 @@ import { changedInputs, diffLocks, lockCommitMessage, prTitle, type LockDiff } f
 import { lockInputs, type LockedInput } from "../lock/graph.js";
 import { parseFlakeLock } from "../lock/parse.js";
 import type { FlakeLock } from "../lock/schema.js";
-import { writeFileAtomic } from "../proc/files.js";
+import { ensureFileContent } from "../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
 import type { Effects } from "./effects.js";
 import { readLockText, type FlakeLocation } from "./flake.js";
@@ -433,10 +433,7 @@ async function obtainPlan(request: PrRequest, deps: PrDeps): Promise<ObtainedPla
 
   const originalText = await readLockText(flake);
   // The plan restores the lock when it fails; this covers the moment after it returns.
-  const restore = async () => {
-    if ((await readFile(flake.lockPath, "utf8").catch(() => undefined)) !== originalText)
-      await writeFileAtomic(flake.lockPath, originalText);
-  };
+  const restore = () => ensureFileContent(flake.lockPath, originalText);
   const unregister = deps.effects.cleanup.add(restore);
   const asJson = (plan: PlanResult) => `${JSON.stringify(toPlanJson(plan), null, 2)}\n`;
   try {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError, NixError, UsageError } from "../errors.js";
 import type { Git } from "../git/git.js";
+import { evalJsonArgs } from "../nix/args.js";
 import type { Nix } from "../nix/nix.js";
 import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../system/host.js";
 import type { Effects } from "./effects.js";
@@ -55,7 +56,7 @@ export function resolveHostName(arg: string | undefined, machineHostName: string
 /** The toplevel derivation of `host`, without building anything. */
 export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: string): Promise<string> {
   const result = await nix.call(
-    ["eval", "--json", flakeAttr(flake.dir, "nixosConfigurations"), "--apply", toplevelLookupExpr(host)],
+    evalJsonArgs(flakeAttr(flake.dir, "nixosConfigurations"), toplevelLookupExpr(host)),
     { cwd: flake.dir },
   );
   if (result.exitCode !== 0) {

@@ -8,7 +8,7 @@ import { lockInputs } from "../lock/graph.js";
 import { parseFlakeLock } from "../lock/parse.js";
 import type { FlakeLock } from "../lock/schema.js";
 import type { Nix } from "../nix/nix.js";
-import { writeFileAtomic } from "../proc/files.js";
+import { ensureFileContent } from "../proc/files.js";
 import type { Effects } from "./effects.js";
 import { readLockText, type FlakeLocation } from "./flake.js";
 import { copyFlake } from "./flake-copy.js";
@@ -94,10 +94,7 @@ async function ensureLockClean(flake: FlakeLocation, git: Git): Promise<void> {
 /** Run the update on the user's flake; the original lock comes back on failure or interrupt. */
 async function lockInPlace(request: UpdateRequest, beforeText: string, deps: UpdateDeps): Promise<string> {
   const { flake } = request;
-  const restore = async () => {
-    const now = await readFile(flake.lockPath, "utf8").catch(() => undefined);
-    if (now !== beforeText) await writeFileAtomic(flake.lockPath, beforeText);
-  };
+  const restore = () => ensureFileContent(flake.lockPath, beforeText);
   const unregister = deps.effects.cleanup.add(restore);
   try {
     deps.effects.onEvent({ type: "phase", message: updatingMessage(request.inputs) });
