@@ -323,8 +323,10 @@ export async function nixOrThrow(
 ): Promise<RunResult> {
   const result = await runNix(world, args, options);
   if (result.exitCode !== 0) {
+    // The stderr tail goes into the message: a test report shows the message, not the fields.
+    const tail = result.stderr.trim().split("\n").slice(-15).join("\n");
     throw new NixError(
-      `nix ${args.slice(0, 2).join(" ")} failed`,
+      `nix ${args.slice(0, 2).join(" ")} failed (exit ${result.exitCode}) in ${options.cwd ?? world.dir}:\n${tail}`,
       result.argv,
       result.exitCode,
       result.stderr,
@@ -345,7 +347,13 @@ export async function git(
     : world.env;
   const result = await run("git", args, { cwd, env });
   if (result.exitCode !== 0) {
-    throw new GitError(`git ${args[0] ?? ""} failed in ${cwd}`, result.argv, result.exitCode, result.stderr);
+    const tail = result.stderr.trim().split("\n").slice(-10).join("\n");
+    throw new GitError(
+      `git ${args[0] ?? ""} failed (exit ${result.exitCode}) in ${cwd}:\n${tail}`,
+      result.argv,
+      result.exitCode,
+      result.stderr,
+    );
   }
   return result.stdout;
 }
