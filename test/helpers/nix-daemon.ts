@@ -26,7 +26,7 @@ export async function ensureNixDaemon(env: NodeJS.ProcessEnv = nixTestEnv()): Pr
     return { startedPid: undefined, stop: () => Promise.resolve() };
   }
   // Detached in its own process group, so stop() can end it and anything it forked.
-  const child = spawn("nix-daemon", [], { detached: true, stdio: "ignore", env });
+  const child = spawn("nix-daemon", [], { detached: true, stdio: "ignore", env: daemonEnv(env) });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error("could not start nix-daemon");
@@ -45,6 +45,25 @@ export async function ensureNixDaemon(env: NodeJS.ProcessEnv = nixTestEnv()): Pr
       await sleep(200);
     },
   };
+}
+
+/**
+ * The daemon's own environment: the clients' settings minus the store they talk to. A daemon that
+ * inherits NIX_REMOTE=daemon opens its store through its own socket, so every connection forks a
+ * worker that connects again: thousands of processes and calls that hang (seen on a fresh machine).
+ */
+export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  delete out["NIX_REMOTE"];
+  // `store = daemon` in NIX_CONFIG would do the same; keep every other line (substituters, jobs).
+  const config = out["NIX_CONFIG"];
+  if (config !== undefined) {
+    out["NIX_CONFIG"] = config
+      .split("\n")
+      .filter((line) => !/^\s*store\s*=/.test(line))
+      .join("\n");
+  }
+  return out;
 }
 
 function socketAccepts(path: string): Promise<boolean> {
