@@ -29,13 +29,11 @@ export interface RunResult {
 export type Run = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
 export class CommandNotFoundError extends TernixError {
-  readonly command: string;
   constructor(command: string, cause: unknown) {
     super(`${command}: command not found`, {
       cause,
       hint: `Install ${command} and make sure it is on PATH.`,
     });
-    this.command = command;
   }
 }
 

@@ -326,4 +326,3 @@ export function toPlanJson(result: PlanResult) {
     timingsMs: result.timings,
   };
 }
-export type PlanJson = ReturnType<typeof toPlanJson>;

@@ -25,7 +25,7 @@ import {
 } from "../fixtures/nixpkgs/revisions.js";
 import { NIX_FLAGS, nixTestEnv } from "./nix-env.js";
 
-export { REVISION_NAMES, revisionSpec, storeNameOf, nixosVersionOf } from "../fixtures/nixpkgs/revisions.js";
+export { REVISION_NAMES, revisionSpec, nixosVersionOf } from "../fixtures/nixpkgs/revisions.js";
 export type { RevisionName, RevisionSpec, PackageSpec } from "../fixtures/nixpkgs/revisions.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
