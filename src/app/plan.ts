@@ -34,6 +34,12 @@ export interface PlanRequest {
   config: Config;
   inputs: readonly string[];
   skipUpdate: boolean;
+  /**
+   * The lock the update is compared with, instead of the working tree's (pr passes the base
+   * branch's), so the report shows what merging changes even when the working tree's lock was
+   * already updated. Ignored with skipUpdate, which compares with HEAD's.
+   */
+  baseline?: string | undefined;
   hosts?: readonly string[] | undefined;
   exclude?: string | undefined;
   keepResults?: string | undefined;
@@ -113,7 +119,7 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
         request.inputs.length > 0 ? `Updating ${request.inputs.join(", ")}…` : "Updating all flake inputs…",
       );
       await timed("update", () => nix.flakeUpdate(flake.dir, request.inputs, flake.dir));
-      beforeText = originalText;
+      beforeText = request.baseline ?? originalText;
       afterText = await readLockText(flake);
     }
     const lockDiff = diffLocks(

@@ -84,7 +84,8 @@ async function runPr(
   };
   const runPlan = async (planRequest: PlanRequest): Promise<PlanResult> => {
     planCalls.push(planRequest);
-    const before = await readFile(world.flake.lockPath, "utf8");
+    // Like the real plan: compared with the base's lock when pr passes it.
+    const before = planRequest.baseline ?? (await readFile(world.flake.lockPath, "utf8"));
     const after = options.after ?? LOCK_2;
     await writeFile(world.flake.lockPath, after);
     return fakePlan({ before, after, hosts: options.hosts ?? HOSTS, flakeDir: world.work });
@@ -169,6 +170,18 @@ describe("ternix pr on GitHub", () => {
     // The token went to the API and nowhere else.
     for (const r of forge.requests) expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(output).not.toContain(TOKEN);
+  });
+
+  it("compares with the base's lock when the working tree's lock is already updated", async () => {
+    await writeFile(world.flake.lockPath, LOCK_2);
+    const { result, planCalls } = await runPr({ after: LOCK_2 });
+
+    expect(planCalls[0]?.baseline).toBe(LOCK_1);
+    expect(result.exitCode).toBe(ExitCode.ok);
+    expect(result.action).toBe("opened");
+    expect(await remote(["show", `${BRANCH}:flake.lock`])).toBe(LOCK_2);
+    // The user's lock is as they left it: updated, uncommitted.
+    expect(await readFile(world.flake.lockPath, "utf8")).toBe(LOCK_2);
   });
 
   it("rebuilds the branch from the new base on the next run and updates the pull request", async () => {

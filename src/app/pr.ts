@@ -133,30 +133,8 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
   const { ctx, target, base, branch, remote, lockPath, remoteBranch } = setup;
   const dryRun = request.dryRun ?? false;
 
-  const { plan: result, afterText, reportJson } = await obtainPlan(request, deps);
-  const exitCode = planExitCodes[result.outcome];
-  const reportFiles =
-    request.reportDir === undefined ? [] : await writeReports(request.reportDir, result, reportJson);
-  const done: Omit<PrResult, "action"> = {
-    outcome: result.outcome,
-    exitCode,
-    plan: result,
-    target,
-    remote,
-    base,
-    branch,
-    reportFiles,
-  };
-
-  if (result.outcome === "lock-unchanged" || result.outcome === "no-host-changed") {
-    info(
-      result.outcome === "lock-unchanged"
-        ? "flake.lock did not change: nothing to push; an open pull request is left as it is."
-        : "flake.lock changed, but no host's system differs: nothing to push; an open pull request is left as it is.",
-    );
-    return { ...done, action: "nothing-to-review" };
-  }
-
+  // The base comes first: the plan compares the update with the base's lock, which is what the
+  // pull request changes, even when the working tree's lock was already updated by hand.
   phase(`Fetching ${base}${remoteBranch === undefined ? "" : ` and ${branch}`} from ${remote}…`);
   const fetched = await fetchBranches(ctx, remote, remoteBranch === undefined ? [base] : [base, branch]);
   const unregister = effects.cleanup.add(() => fetched.remove());
@@ -169,6 +147,31 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
         hint: `Commit flake.lock to ${base} first; Ternix reviews changes to an existing lock.`,
       });
     }
+
+    const { plan: result, afterText, reportJson } = await obtainPlan(request, deps, baseLockText);
+    const exitCode = planExitCodes[result.outcome];
+    const reportFiles =
+      request.reportDir === undefined ? [] : await writeReports(request.reportDir, result, reportJson);
+    const done: Omit<PrResult, "action"> = {
+      outcome: result.outcome,
+      exitCode,
+      plan: result,
+      target,
+      remote,
+      base,
+      branch,
+      reportFiles,
+    };
+
+    if (result.outcome === "lock-unchanged" || result.outcome === "no-host-changed") {
+      info(
+        result.outcome === "lock-unchanged"
+          ? "flake.lock did not change: nothing to push; an open pull request is left as it is."
+          : "flake.lock changed, but no host's system differs: nothing to push; an open pull request is left as it is.",
+      );
+      return { ...done, action: "nothing-to-review" };
+    }
+
     const after = parseFlakeLock(afterText, `${lockPath} (updated)`);
     // The commit's own change: base → updated lock. Normally the plan's lock diff exactly.
     const commitDiff = diffLocks(parseFlakeLock(baseLockText, `${base}:${lockPath}`), after);
@@ -407,7 +410,7 @@ interface ObtainedPlan {
   reportJson: string;
 }
 
-async function obtainPlan(request: PrRequest, deps: PrDeps): Promise<ObtainedPlan> {
+async function obtainPlan(request: PrRequest, deps: PrDeps, baseLockText: string): Promise<ObtainedPlan> {
   const { flake, source } = request;
   if (source.kind === "report") {
     const text = await readFile(source.file, "utf8").catch((error: NodeJS.ErrnoException) => {
@@ -442,6 +445,7 @@ async function obtainPlan(request: PrRequest, deps: PrDeps): Promise<ObtainedPla
       config: request.config,
       inputs: source.inputs,
       skipUpdate: false,
+      baseline: baseLockText,
       hosts: source.hosts,
       exclude: source.exclude,
       restoreLock: false,

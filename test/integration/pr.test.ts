@@ -119,4 +119,21 @@ describe("ternix pr on the fixture fleet", () => {
     // Rendered from the JSON report, the body is the one the plan itself produced.
     expect(forge.pulls[0]?.body).toBe(firstBody);
   });
+
+  it("plans against the base's lock when the working tree's lock is already updated", async () => {
+    // The plan above left its update in the working tree, uncommitted: a fresh update changes
+    // nothing there, but the pull request still changes main's lock, and says so.
+    expect(await git(world, world.fleetDir, ["status", "--porcelain"])).toBe(" M flake.lock\n");
+    const lockBefore = await readFile(join(world.fleetDir, "flake.lock"), "utf8");
+    const tip = await inRemote(["rev-parse", BRANCH]);
+    const firstBody = forge.pulls[0]?.body;
+
+    const result = await runCli(["pr", ...forgeFlags()], { cwd: world.fleetDir, env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/already holds this update; not pushing/);
+    expect(result.stderr).toMatch(/Updated pull request #1/);
+    expect(await inRemote(["rev-parse", BRANCH])).toBe(tip);
+    expect(forge.pulls[0]?.body).toBe(firstBody);
+    expect(await readFile(join(world.fleetDir, "flake.lock"), "utf8")).toBe(lockBefore);
+  });
 });
