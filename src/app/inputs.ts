@@ -1,13 +1,18 @@
-/** `ternix inputs`: every locked input with its age and a staleness verdict. */
+/** `ternix inputs`: every locked input with its age, a staleness verdict, and how far behind it is. */
 import type { Config } from "../config/config.js";
+import { diffLocks } from "../lock/diff.js";
 import { lockInputs } from "../lock/graph.js";
 import { parseFlakeLock } from "../lock/parse.js";
-import { assessInputs, policyPassed, type InputVerdict, type StalenessPolicy } from "../lock/staleness.js";
+import { assessInputs, policyPassed, type StalenessPolicy } from "../lock/staleness.js";
+import { upstreamStatus, type InputRow } from "../lock/upstream.js";
 import { readLockText, type FlakeLocation } from "./flake.js";
+import { updatedLockInCopy, type UpdateDeps } from "./update.js";
 
 export interface InputsResult {
-  verdicts: InputVerdict[];
+  verdicts: InputRow[];
   policyPassed: boolean;
+  /** Whether upstream was asked (`--upstream`). */
+  upstreamChecked: boolean;
 }
 
 export function stalenessPolicy(config: Config): Partial<StalenessPolicy> {
@@ -18,8 +23,31 @@ export function stalenessPolicy(config: Config): Partial<StalenessPolicy> {
   };
 }
 
-export async function listInputs(flake: FlakeLocation, config: Config, now: Date): Promise<InputsResult> {
-  const lock = parseFlakeLock(await readLockText(flake), flake.lockPath);
-  const verdicts = assessInputs(lockInputs(lock), stalenessPolicy(config), now);
-  return { verdicts, policyPassed: policyPassed(verdicts) };
+export interface ListInputsOptions {
+  /** Fetch every input's upstream (a dry-run update in a copy: needs Nix and the network). */
+  upstream?: { deps: UpdateDeps; forgeHosts: readonly string[] } | undefined;
+}
+
+export async function listInputs(
+  flake: FlakeLocation,
+  config: Config,
+  now: Date,
+  options: ListInputsOptions = {},
+): Promise<InputsResult> {
+  const lockText = await readLockText(flake);
+  const lock = parseFlakeLock(lockText, flake.lockPath);
+  const verdicts: InputRow[] = assessInputs(lockInputs(lock), stalenessPolicy(config), now);
+  if (options.upstream !== undefined) {
+    const updatedText = await updatedLockInCopy(
+      flake,
+      [],
+      options.upstream.deps,
+      "Asking every input's upstream (an update in a copy of the flake)…",
+    );
+    const updated = parseFlakeLock(updatedText, `${flake.lockPath} (updated)`);
+    const diff = diffLocks(lock, updated, { forgeHosts: options.upstream.forgeHosts });
+    const byId = new Map(diff.inputs.map((d) => [d.id, d]));
+    for (const row of verdicts) row.upstream = upstreamStatus(row.input, byId.get(row.input.id));
+  }
+  return { verdicts, policyPassed: policyPassed(verdicts), upstreamChecked: options.upstream !== undefined };
 }

@@ -64,7 +64,7 @@ export async function updateLock(request: UpdateRequest, deps: UpdateDeps): Prom
   if (request.commit && !request.dryRun) await ensureLockClean(flake, deps.git);
 
   const afterText = request.dryRun
-    ? await lockInCopy(request, deps)
+    ? await updatedLockInCopy(flake, request.inputs, deps)
     : await lockInPlace(request, beforeText, deps);
   const after = parseFlakeLock(afterText, flake.lockPath);
   const diff = diffLocks(before, after, { forgeHosts: request.forgeHosts ?? [] });
@@ -111,16 +111,21 @@ async function lockInPlace(request: UpdateRequest, beforeText: string, deps: Upd
   }
 }
 
-/** Run the update on a throwaway copy; the user's files are never opened for writing. */
-async function lockInCopy(request: UpdateRequest, deps: UpdateDeps): Promise<string> {
-  const copy = await copyFlake(request.flake, deps.git);
+/**
+ * The lock `nix flake update` would write now, computed on a throwaway copy: the user's files are
+ * never opened for writing. `update --dry-run` and `inputs --upstream` use it.
+ */
+export async function updatedLockInCopy(
+  flake: FlakeLocation,
+  inputs: readonly string[],
+  deps: UpdateDeps,
+  message = `${updatingMessage(inputs)} (dry run, in a copy)`,
+): Promise<string> {
+  const copy = await copyFlake(flake, deps.git);
   const unregister = deps.effects.cleanup.add(() => copy.remove());
   try {
-    deps.effects.onEvent({
-      type: "phase",
-      message: `${updatingMessage(request.inputs)} (dry run, in a copy)`,
-    });
-    await deps.nix.flakeUpdate(copy.dir, request.inputs, copy.dir);
+    deps.effects.onEvent({ type: "phase", message });
+    await deps.nix.flakeUpdate(copy.dir, inputs, copy.dir);
     return await readFile(join(copy.dir, "flake.lock"), "utf8");
   } finally {
     unregister();

@@ -28,29 +28,51 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
     .addOption(json())
     .option("--check", `exit ${ExitCode.checkFailed} when the staleness policy fails (for CI)`)
     .option(
+      "--upstream",
+      "fetch every input's upstream and show how far behind it is (a dry-run update in a copy: needs Nix and the network)",
+    )
+    .option(
       "--max-age <days>",
       "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)",
       parseCount("--max-age", 1),
     )
     .action(
-      action(async (options: { flake?: string; json?: boolean; check?: boolean; maxAge?: number }) => {
-        const rt = runtime();
-        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
-        const config = await rt.config(flake.dir);
-        if (options.maxAge !== undefined) config.staleness["max-age-days"] = options.maxAge;
-        const now = rt.effects.now();
-        const result = await listInputs(flake, config, now);
-        rt.output.stdout(
-          options.json
-            ? printJson(toInputsJson(result.verdicts, now))
-            : renderInputsText(result.verdicts, { color: rt.output.color, now }),
-        );
-        if (options.check && !result.policyPassed) {
-          if (!options.json) rt.output.warn("the staleness policy failed (see the verdicts above).");
-          return ExitCode.checkFailed;
-        }
-        return ExitCode.ok;
-      }),
+      action(
+        async (options: {
+          flake?: string;
+          json?: boolean;
+          check?: boolean;
+          maxAge?: number;
+          upstream?: boolean;
+        }) => {
+          const rt = runtime();
+          const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+          const config = await rt.config(flake.dir);
+          if (options.maxAge !== undefined) config.staleness["max-age-days"] = options.maxAge;
+          const now = rt.effects.now();
+          const upstream = options.upstream
+            ? {
+                deps: { nix: await rt.nix(config), git: rt.git, effects: rt.effects },
+                forgeHosts: compareLinkHosts(config),
+              }
+            : undefined;
+          const result = await listInputs(flake, config, now, { upstream });
+          rt.output.stdout(
+            options.json
+              ? printJson(toInputsJson(result.verdicts, now, { upstreamChecked: result.upstreamChecked }))
+              : renderInputsText(result.verdicts, {
+                  color: rt.output.color,
+                  now,
+                  upstream: result.upstreamChecked,
+                }),
+          );
+          if (options.check && !result.policyPassed) {
+            if (!options.json) rt.output.warn("the staleness policy failed (see the verdicts above).");
+            return ExitCode.checkFailed;
+          }
+          return ExitCode.ok;
+        },
+      ),
     );
 };
 

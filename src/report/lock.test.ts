@@ -4,6 +4,7 @@ import { lockInputs } from "../lock/graph.js";
 import { parseFlakeLock } from "../lock/parse.js";
 import type { FlakeLock } from "../lock/schema.js";
 import { assessInputs } from "../lock/staleness.js";
+import { upstreamStatus, type InputRow } from "../lock/upstream.js";
 import {
   escapeMarkdown,
   renderInputsText,
@@ -309,7 +310,29 @@ describe("renderInputsText", () => {
   it("handles a flake without inputs", () => {
     expect(renderInputsText([], { color: false })).toBe("flake.lock has no inputs.\n");
   });
+
+  it("adds how far behind upstream each input is with --upstream", () => {
+    const text = renderInputsText(upstreamRows(), { color: false, now, upstream: true });
+    const lines = text.split("\n");
+    expect(lines[0]).toMatch(/AGE\s+UPSTREAM\s+VERDICT$/);
+    expect(lines.find((l) => l.startsWith("nixpkgs "))).toMatch(/39d\s+d3f2bab \+170d\s+stale/);
+    expect(lines.find((l) => l.startsWith("stylix "))).toMatch(/30d\s+up to date\s+-/);
+    // flake-utils would be dropped by this "update": nothing to say about its upstream.
+    expect(lines.find((l) => l.startsWith("flake-utils "))).toMatch(/57d\s+-\s+-$/);
+    expect(text).toContain("2 of 3 behind upstream: home-manager, nixpkgs.");
+    const coloured = renderInputsText(upstreamRows(), { color: true, now, upstream: true });
+    expect(stripStyle(coloured)).toBe(text);
+  });
 });
+
+/** The `before` lock's rows with upstream statuses as if `after` were what an update locks now. */
+function upstreamRows(): InputRow[] {
+  const byId = new Map(diff.inputs.map((d) => [d.id, d]));
+  return assessInputs(lockInputs(before), {}, now).map((v) => ({
+    ...v,
+    upstream: upstreamStatus(v.input, byId.get(v.input.id)),
+  }));
+}
 
 describe("JSON", () => {
   it("describes the lock diff with dates as ISO strings", () => {
@@ -372,5 +395,25 @@ describe("JSON", () => {
     });
     expect(toInputsJson([]).now).toBeNull();
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+    expect(json.upstreamChecked).toBe(false);
+    expect(json.inputs.every((i) => i.upstream === null)).toBe(true);
+  });
+
+  it("describes the upstream status with --upstream", () => {
+    const json = toInputsJson(upstreamRows(), now, { upstreamChecked: true });
+    expect(json.upstreamChecked).toBe(true);
+    expect(json.inputs.find((i) => i.id === "nixpkgs")?.upstream).toEqual({
+      upToDate: false,
+      rev: B,
+      lastModified: "2025-05-20T10:00:00.000Z",
+      daysBehind: 170,
+      commitsBehind: null,
+      compareUrl: `https://github.com/NixOS/nixpkgs/compare/${A}...${B}`,
+    });
+    expect(json.inputs.find((i) => i.id === "stylix")?.upstream).toMatchObject({
+      upToDate: true,
+      daysBehind: 0,
+    });
+    expect(json.inputs.find((i) => i.id === "home-manager/nixpkgs")?.upstream).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import { changedInputs, type Change, type InputDiff, type LockDiff, type Release
 import type { LockedInput } from "../lock/graph.js";
 import { followName } from "../lock/messages.js";
 import { policyPassed, type InputIssue, type InputVerdict, type IssueKind } from "../lock/staleness.js";
+import type { InputRow, UpstreamStatus } from "../lock/upstream.js";
 import { formatDate } from "../lock/time.js";
 import { createStyle, type Style } from "./style.js";
 
@@ -12,6 +13,8 @@ export interface TextOptions {
 export interface InputsTextOptions extends TextOptions {
   /** When given, the footer says when the check ran. */
   now?: Date;
+  /** Add the UPSTREAM column (`inputs --upstream`). */
+  upstream?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -21,25 +24,27 @@ export interface InputsTextOptions extends TextOptions {
  * The inputs of a lock with their verdicts, one row each: transitive inputs indented under their
  * parent, follows inputs as `nixpkgs → follows nixpkgs` without source columns. Ends with the policy result.
  */
-export function renderInputsText(verdicts: readonly InputVerdict[], options: InputsTextOptions): string {
+export function renderInputsText(verdicts: readonly InputRow[], options: InputsTextOptions): string {
   const s = createStyle(options.color);
   if (verdicts.length === 0) return "flake.lock has no inputs.\n";
-  const header = ["INPUT", "TYPE", "SOURCE", "REF", "REV", "DATE", "AGE", "VERDICT"].map((h) =>
-    cell(h, s.bold),
-  );
-  const lines = table([header, ...verdicts.map((v) => inputRow(v, s))]);
+  const upstream = options.upstream ?? false;
+  const columns = ["INPUT", "TYPE", "SOURCE", "REF", "REV", "DATE", "AGE"];
+  if (upstream) columns.push("UPSTREAM");
+  const header = [...columns, "VERDICT"].map((h) => cell(h, s.bold));
+  const lines = table([header, ...verdicts.map((v) => inputRow(v, upstream, s))]);
   lines.push("", policyLine(verdicts, options.now, s));
+  if (upstream) lines.push(upstreamLine(verdicts, s));
   const supported = new Set(verdicts.flatMap((v) => v.issues.flatMap((i) => i.supportedBranches ?? [])));
   if (supported.size > 0) lines.push(`Supported branches: ${[...supported].join(", ")}`);
   return `${lines.join("\n")}\n`;
 }
 
-function inputRow(verdict: InputVerdict, s: Style): Cell[] {
+function inputRow(verdict: InputRow, upstream: boolean, s: Style): Cell[] {
   const input = verdict.input;
   const indent = "  ".repeat(input.depth);
   if (input.followsTarget !== undefined) {
     const name = `${indent}${input.name} → follows ${followName(input.followsTarget)}`;
-    return [cell(name, s.dim), ...blank(7)];
+    return [cell(name, s.dim), ...blank(upstream ? 8 : 7)];
   }
   const same = input.sameNodeAs.length > 0 ? ` (same node as ${input.sameNodeAs.join(", ")})` : "";
   return [
@@ -50,8 +55,32 @@ function inputRow(verdict: InputVerdict, s: Style): Cell[] {
     cell(input.shortRev ?? ""),
     cell(input.lastModified ? formatDate(input.lastModified) : ""),
     cell(verdict.ageDays === undefined ? "" : `${verdict.ageDays}d`),
+    ...(upstream ? [upstreamCell(verdict.upstream, s)] : []),
     { text: verdictText(verdict) + same, styled: styleVerdict(verdict, s) + (same && s.dim(same)) },
   ];
+}
+
+/** `up to date`, or what the update would lock: `2df4777 +14d, 3 commits`. */
+function upstreamCell(status: UpstreamStatus | undefined, s: Style): Cell {
+  if (status === undefined) return cell("-", s.dim);
+  if (status.upToDate) return cell("up to date", s.green);
+  const parts = [status.shortRev ?? "new content"];
+  const days = status.daysBehind;
+  if (days !== undefined) parts.push(`${days >= 0 ? "+" : ""}${days}d`);
+  const text = parts.join(" ");
+  const commits = status.commitsBehind;
+  return cell(
+    commits === undefined ? text : `${text}, ${commits} ${Math.abs(commits) === 1 ? "commit" : "commits"}`,
+    s.yellow,
+  );
+}
+
+function upstreamLine(rows: readonly InputRow[], s: Style): string {
+  const checked = rows.filter((r) => r.upstream !== undefined);
+  const behind = checked.filter((r) => r.upstream?.upToDate === false);
+  if (behind.length === 0) return `${s.green("Up to date")}: \`ternix update\` would change nothing.`;
+  const names = behind.map((r) => r.input.id).join(", ");
+  return `${s.yellow(`${behind.length} of ${checked.length} behind upstream`)}: ${names}. \`ternix update --dry-run\` shows the whole diff.`;
 }
 
 function verdictText(verdict: InputVerdict): string {
@@ -378,6 +407,8 @@ export interface InputsJson {
   /** When the verdicts were made (ISO 8601), if known. */
   now: string | null;
   policyPassed: boolean;
+  /** Whether upstream was fetched (`--upstream`); when false every `upstream` is null. */
+  upstreamChecked: boolean;
   inputs: Array<
     LockedInputJson & {
       verdict: InputVerdict["verdict"];
@@ -385,8 +416,18 @@ export interface InputsJson {
       ageDays: number | null;
       nixpkgsLike: boolean;
       checked: boolean;
+      upstream: UpstreamJson | null;
     }
   >;
+}
+
+export interface UpstreamJson {
+  upToDate: boolean;
+  rev: string | null;
+  lastModified: string | null;
+  daysBehind: number | null;
+  commitsBehind: number | null;
+  compareUrl: string | null;
 }
 
 /** The lock diff as plain JSON data (every input, with its status); absent values are `null`. */
@@ -426,12 +467,17 @@ export function toLockDiffJson(diff: LockDiff): LockDiffJson {
 }
 
 /** The verdicts as plain JSON data; absent values are `null`. */
-export function toInputsJson(verdicts: readonly InputVerdict[], now?: Date): InputsJson {
+export function toInputsJson(
+  verdicts: readonly InputRow[],
+  now?: Date,
+  options: { upstreamChecked?: boolean } = {},
+): InputsJson {
   return {
     schemaVersion: 1,
     kind: "inputs",
     now: iso(now),
     policyPassed: policyPassed(verdicts),
+    upstreamChecked: options.upstreamChecked ?? false,
     inputs: verdicts.map((v) => ({
       ...toLockedInputJson(v.input),
       verdict: v.verdict,
@@ -444,6 +490,16 @@ export function toInputsJson(verdicts: readonly InputVerdict[], now?: Date): Inp
       ageDays: v.ageDays ?? null,
       nixpkgsLike: v.nixpkgsLike,
       checked: v.checked,
+      upstream: v.upstream
+        ? {
+            upToDate: v.upstream.upToDate,
+            rev: v.upstream.rev ?? null,
+            lastModified: iso(v.upstream.lastModified),
+            daysBehind: v.upstream.daysBehind ?? null,
+            commitsBehind: v.upstream.commitsBehind ?? null,
+            compareUrl: v.upstream.compareUrl ?? null,
+          }
+        : null,
     })),
   };
 }

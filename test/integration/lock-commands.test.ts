@@ -70,6 +70,7 @@ interface InputsJson {
   schemaVersion: number;
   kind: string;
   policyPassed: boolean;
+  upstreamChecked: boolean;
   inputs: {
     id: string;
     parent: string | null;
@@ -82,6 +83,14 @@ interface InputsJson {
     lastModified: string | null;
     verdict: string;
     issues: { kind: string; maxAgeDays: number | null }[];
+    upstream: {
+      upToDate: boolean;
+      rev: string | null;
+      lastModified: string | null;
+      daysBehind: number | null;
+      commitsBehind: number | null;
+      compareUrl: string | null;
+    } | null;
   }[];
 }
 
@@ -318,6 +327,35 @@ describe("ternix inputs, update and lock-diff on the fixture fleet", () => {
     const out = lines(result.stdout);
     expect(out.map((l) => l.split(/\s+/)[0])).toEqual(["hardware", "home", "nixpkgs", "", "3"]);
     expect(result.stdout).toContain("3 changed, 0 added, 0 removed, 1 unchanged.");
+    expect(await lockText()).toBe(before);
+    expect(await gitFleet(["status", "--porcelain"])).toBe("");
+  });
+
+  test("inputs --upstream: how far behind each input is, without touching flake.lock", async () => {
+    // Upstream moved in the test above: nixpkgs one commit (14 days), home and hardware 10 days each.
+    const before = await lockText();
+    const upstreamRev = await nixpkgsHead("nixos-24.11");
+    const result = await ternix(["inputs", "--upstream"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const out = lines(result.stdout);
+    expect(out[0]).toMatch(/\sAGE\s+UPSTREAM\s+VERDICT$/);
+    const row = (prefix: string) => out.find((l) => l.startsWith(prefix)) ?? "";
+    expect(row("nixpkgs ")).toContain(`${upstreamRev.slice(0, 7)} +14d, 1 commit `);
+    expect(row("hardware ")).toMatch(/ \+10d, 1 commit /);
+    expect(result.stdout).toContain("3 of 3 behind upstream: hardware, home, nixpkgs.");
+
+    const json = JSON.parse((await ternix(["inputs", "--upstream", "--json"])).stdout) as InputsJson;
+    expect(json.upstreamChecked).toBe(true);
+    const byId = new Map(json.inputs.map((i) => [i.id, i]));
+    expect(byId.get("nixpkgs")?.upstream).toEqual({
+      upToDate: false,
+      rev: upstreamRev,
+      lastModified: "2024-12-15T12:00:00.000Z",
+      daysBehind: 14,
+      commitsBehind: 1,
+      compareUrl: null,
+    });
+    expect(byId.get("home/nixpkgs")?.upstream).toBeNull();
     expect(await lockText()).toBe(before);
     expect(await gitFleet(["status", "--porcelain"])).toBe("");
   });
