@@ -1,8 +1,9 @@
 /**
  * `ternix gc` on a real profile: six generations where the current, the booted and the newest
  * known-good one are all different, and a retention that would otherwise delete them.
- * The store itself is never collected here (`collect: false`): the daemon's store is shared with
+ * The store itself is not collected here (`collect: false`): the daemon's store is shared with
  * the other test files running in parallel, whose unrooted builds a real `nix-store --gc` would delete.
+ * system-gc-store.test.ts runs the real collection, in a store of its own.
  */
 import { readdir, readFile, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
