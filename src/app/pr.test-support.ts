@@ -491,7 +491,13 @@ export async function startFakeForgejo(): Promise<FakeForge> {
       return { status: 201, body: toJson(p) };
     }
     if (req.method === "GET" && req.path === `${base}/labels`)
-      return { status: 200, body: repoLabels, headers: { "x-total-count": "2" } };
+      return { status: 200, body: repoLabels, headers: { "x-total-count": String(repoLabels.length) } };
+    if (req.method === "POST" && req.path === `${base}/labels`) {
+      const { name, color } = req.body as { name: string; color: string };
+      const label = { id: 100 + repoLabels.length, name, color: color.slice(1), description: "", url: "" };
+      repoLabels.push(label);
+      return { status: 201, body: label };
+    }
     if (req.method === "GET" && req.path === `/api/v1/orgs/${OWNER}/labels`)
       return { status: 200, body: [], headers: { "x-total-count": "0" } };
     const labels = /^\/api\/v1\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/labels$/.exec(req.path);

@@ -459,7 +459,7 @@ describe("ternix pr on Forgejo", () => {
     expect(forge.pulls[0]).toMatchObject({
       head: BRANCH,
       base: "main",
-      labels: ["dependencies"],
+      labels: ["dependencies", "unknown"],
       draft: false,
     });
     for (const r of forge.requests) expect(r.headers.authorization).toBe(`token ${TOKEN}`);
@@ -469,6 +469,7 @@ describe("ternix pr on Forgejo", () => {
     expect(second.result.action).toBe("updated");
     expect(forge.writes().map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST /api/v1/repos/${OWNER}/${REPO}/pulls`,
+      `POST /api/v1/repos/${OWNER}/${REPO}/labels`,
       `POST /api/v1/repos/${OWNER}/${REPO}/issues/1/labels`,
       `PATCH /api/v1/repos/${OWNER}/${REPO}/pulls/1`,
     ]);

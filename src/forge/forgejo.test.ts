@@ -34,6 +34,7 @@ class FakeForgejo {
   next = 12;
   maxPageSize = 2;
   sendDraft = true;
+  denyLabelCreation = false;
   repoLabels = [
     {
       id: 3,
@@ -68,6 +69,26 @@ class FakeForgejo {
       );
     }
     if (req.method === "GET" && path === "/labels") return this.page(req, this.repoLabels);
+    if (req.method === "POST" && path === "/labels") {
+      if (this.denyLabelCreation)
+        return {
+          status: 403,
+          body: { message: "token does not have at least one of required scope(s): [write:issue]", url: "" },
+        };
+      if (typeof body.name !== "string" || !/^#[0-9a-f]{6}$/i.test(String(body.color)))
+        return { status: 422, body: { message: "[Color]: Color is not valid", url: "" } };
+      const label = {
+        id: 100 + this.repoLabels.length,
+        name: body.name,
+        color: String(body.color).slice(1),
+        description: "",
+        exclusive: false,
+        is_archived: false,
+        url: "",
+      };
+      this.repoLabels.push(label);
+      return { status: 201, body: label };
+    }
     if (req.method === "POST" && path === "/pulls") {
       const head = String(body.head);
       const base = String(body.base);
@@ -283,6 +304,7 @@ describe("ForgejoForge", () => {
       `POST /api/v1/repos/${OWNER}/${REPO}/pulls`,
       `GET /api/v1/repos/${OWNER}/${REPO}/labels`,
       `GET /api/v1/orgs/${OWNER}/labels`,
+      `POST /api/v1/repos/${OWNER}/${REPO}/labels`,
       `POST /api/v1/repos/${OWNER}/${REPO}/issues/12/labels`,
     ]);
     expect(requests[0]?.body).toEqual({
@@ -291,9 +313,26 @@ describe("ForgejoForge", () => {
       title: "WIP: flake.lock: update",
       body: "## Report",
     });
-    // "nix" matches "Nix" without case; "missing" exists nowhere and is skipped.
-    expect(requests[3]?.body).toEqual({ labels: [3, 5] });
-    expect(fake.pulls[0]?.labels).toEqual([3, 5]);
+    // "nix" matches "Nix" without case; "missing" exists nowhere and is created, as GitHub would.
+    expect(requests[3]?.body).toEqual({ name: "missing", color: "#ededed" });
+    expect(requests[4]?.body).toEqual({ labels: [3, 5, 102] });
+    expect(fake.pulls[0]?.labels).toEqual([3, 5, 102]);
+  });
+
+  it("skips a missing label when the token may not create labels", async () => {
+    const { fake, forge, requests } = await setup();
+    fake.denyLabelCreation = true;
+    await forge.createPr({
+      head: "ternix/update",
+      base: "main",
+      title: "flake.lock: update",
+      body: "## Report",
+      draft: false,
+      labels: ["dependencies", "missing"],
+    });
+    expect(requests.at(-2)).toMatchObject({ method: "POST", path: `/api/v1/repos/${OWNER}/${REPO}/labels` });
+    expect(requests.at(-1)?.body).toEqual({ labels: [3] });
+    expect(fake.pulls[0]?.labels).toEqual([3]);
   });
 
   it("creates a ready PR without prefix and without label calls", async () => {

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { ForgeError } from "../errors.js";
 import { ForgeHttpClient, parseForgeResponse, type ForgeClientOptions } from "./http.js";
-import { ForgejoLabelList, ForgejoPullRequest, ForgejoPullRequestList } from "./schema.js";
+import { ForgejoLabel, ForgejoLabelList, ForgejoPullRequest, ForgejoPullRequestList } from "./schema.js";
 import type { CreatePullRequestInput, Forge, PullRequest, UpdatePullRequestInput } from "./types.js";
 
 /**
@@ -125,8 +125,10 @@ export class ForgejoForge implements Forge {
   }
 
   /**
-   * Label ids are looked up by name (older servers accept only ids); names that exist neither in
-   * the repository nor in its organization are skipped, since Forgejo does not create labels here.
+   * Label ids are looked up by name (older servers accept only ids). A name that exists neither in
+   * the repository nor in its organization is created in the repository, as GitHub does when a
+   * pull request gets an unknown label; when the forge refuses (e.g. 403: the token may not create
+   * labels), the name is skipped.
    */
   async addLabels(number: number, labels: readonly string[]): Promise<void> {
     if (labels.length === 0) return;
@@ -139,9 +141,34 @@ export class ForgejoForge implements Forge {
         if (!(error instanceof ForgeError) || error.status !== 404) throw error;
       }
     }
+    for (const name of new Set(labels)) {
+      if (findLabel(known, name) !== undefined) continue;
+      const created = await this.#createLabel(name);
+      if (created !== undefined) known.push(created);
+    }
     const ids = [...new Set(labels.map((name) => findLabel(known, name)).filter((id) => id !== undefined))];
     if (ids.length === 0) return;
     await this.#http.request("POST", this.#repoPath(`/issues/${number}/labels`), { body: { labels: ids } });
+  }
+
+  async #createLabel(name: string): Promise<ForgejoLabel | undefined> {
+    const path = this.#repoPath("/labels");
+    try {
+      // `color` is required; GitHub's default grey for labels created on the fly.
+      const response = await this.#http.request("POST", path, { body: { name, color: "#ededed" } });
+      return parseForgeResponse(this.#http, ForgejoLabel, response, { method: "POST", path });
+    } catch (error) {
+      // The pull request exists by now; a label the forge refuses (no permission, a name it
+      // rejects) is not worth failing the run for.
+      if (
+        error instanceof ForgeError &&
+        error.status !== undefined &&
+        error.status >= 400 &&
+        error.status < 500
+      )
+        return undefined;
+      throw error;
+    }
   }
 
   async #get(number: number): Promise<ForgejoPullRequest> {

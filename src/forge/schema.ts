@@ -50,4 +50,6 @@ export type ForgejoPullRequest = z.infer<typeof ForgejoPullRequest>;
 
 export const ForgejoPullRequestList = z.array(ForgejoPullRequest);
 
-export const ForgejoLabelList = z.array(z.object({ id: z.number().int(), name: z.string() }));
+export const ForgejoLabel = z.object({ id: z.number().int(), name: z.string() });
+export type ForgejoLabel = z.infer<typeof ForgejoLabel>;
+export const ForgejoLabelList = z.array(ForgejoLabel);
