@@ -5,6 +5,7 @@
 import { access, constants } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError, SystemError } from "../errors.js";
+import { systemdRunArgs, systemdRunProbeArgs } from "../system/activation-command.js";
 import { checkReport, type CheckReport, type CheckResult, type CheckSpec } from "../system/checks.js";
 import { failedUnitsCheck, readFailedUnits, runCheck, type CheckDeps, type FailedUnits } from "./checks.js";
 
@@ -18,6 +19,8 @@ export interface Activation {
   exitCode: number | null;
   stderr: string;
   durationMs: number;
+  /** Whether it ran as a transient systemd service (systemd-run) rather than as Ternix's child. */
+  underSystemdRun: boolean;
 }
 
 export function switchScriptOf(storePath: string): string {
@@ -35,16 +38,27 @@ export async function requireNixosSystem(storePath: string): Promise<void> {
   }
 }
 
-/** Run switch-to-configuration; a non-zero exit is a result (the checks decide what it means). */
+/**
+ * Run switch-to-configuration; a non-zero exit is a result (the checks decide what it means).
+ * Under `systemdRun` when it works (see src/system/activation-command.ts), else directly.
+ */
 export async function activate(
   storePath: string,
   action: ActivationAction,
   deps: CheckDeps,
+  options: { systemdRun?: string | undefined } = {},
 ): Promise<Activation> {
-  const started = deps.effects.now().getTime();
   const script = switchScriptOf(storePath);
-  const result = await deps.effects.run(script, [action], {
-    env: deps.effects.env,
+  const env = deps.effects.env;
+  const systemdRun =
+    options.systemdRun !== undefined && (await systemdRunWorks(options.systemdRun, deps))
+      ? options.systemdRun
+      : undefined;
+  const started = deps.effects.now().getTime();
+  const [command, args] =
+    systemdRun === undefined ? [script, [action]] : [systemdRun, systemdRunArgs(script, action, env)];
+  const result = await deps.effects.run(command, args, {
+    env,
     onStderrLine: (line) => deps.effects.onEvent({ type: "log", level: "info", message: `  ${line}` }),
   });
   return {
@@ -55,7 +69,41 @@ export async function activate(
     exitCode: result.exitCode,
     stderr: result.stderr,
     durationMs: deps.effects.now().getTime() - started,
+    underSystemdRun: systemdRun !== undefined,
   };
+}
+
+/** One probe per executable (and runner): a rollback after a failed switch does not ask again. */
+const probes = new WeakMap<CheckDeps["effects"]["run"], Map<string, Promise<boolean>>>();
+
+/**
+ * Whether systemd-run can start a service here (not in containers, chroots or without systemd as
+ * PID 1, where Ternix activates directly, as nixos-rebuild does). Says so when it falls back.
+ */
+function systemdRunWorks(systemdRun: string, deps: CheckDeps): Promise<boolean> {
+  const byRunner = probes.get(deps.effects.run) ?? new Map<string, Promise<boolean>>();
+  probes.set(deps.effects.run, byRunner);
+  let probe = byRunner.get(systemdRun);
+  if (probe === undefined) {
+    probe = deps.effects
+      .run(systemdRun, systemdRunProbeArgs(deps.effects.env), { env: deps.effects.env })
+      .then(
+        (result) => result.exitCode === 0,
+        () => false,
+      )
+      .then((works) => {
+        if (!works) {
+          deps.effects.onEvent({
+            type: "log",
+            level: "info",
+            message: `${systemdRun} does not work here; running switch-to-configuration directly (keep this terminal open until it ends).`,
+          });
+        }
+        return works;
+      });
+    byRunner.set(systemdRun, probe);
+  }
+  return probe;
 }
 
 /** The activation as an error, for places where there is nothing left to fall back on. */

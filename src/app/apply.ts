@@ -197,7 +197,9 @@ async function activateAndVerify(
 ): Promise<CheckReport> {
   const unitsBefore = await readFailedUnits(request.paths.systemctl, checkDeps(deps));
   deps.effects.onEvent({ type: "phase", message: `Activating (switch-to-configuration ${action})…` });
-  const activation = await activate(storePath, action, checkDeps(deps));
+  const activation = await activate(storePath, action, checkDeps(deps), {
+    systemdRun: request.paths.systemdRun,
+  });
   deps.effects.onEvent({ type: "phase", message: "Checking…" });
   return verifyActivation(
     activation,
@@ -219,7 +221,9 @@ async function testSystem(
   }
   // The profile was not touched; re-activating the running system undoes the test.
   deps.effects.onEvent({ type: "phase", message: "A check failed; re-activating the previous system…" });
-  const back = await activate(preview.current, "test", checkDeps(deps));
+  const back = await activate(preview.current, "test", checkDeps(deps), {
+    systemdRun: request.paths.systemdRun,
+  });
   if (!back.ok) {
     throw activationError(
       back,
@@ -296,7 +300,9 @@ async function switchSystem(
   });
   await switchGeneration(deps.nix, paths.profile, previous.number);
   await record(request, deps, generation, built.storePath, "switch", "rolled-back", checks);
-  const back = await activate(previous.storePath, "switch", checkDeps(deps));
+  const back = await activate(previous.storePath, "switch", checkDeps(deps), {
+    systemdRun: request.paths.systemdRun,
+  });
   if (!back.ok) {
     throw activationError(
       back,
@@ -332,12 +338,16 @@ async function bootSystem(
       type: "phase",
       message: "Installing the boot entry (switch-to-configuration boot)…",
     });
-    const activation = await activate(built.storePath, "boot", checkDeps(deps));
+    const activation = await activate(built.storePath, "boot", checkDeps(deps), {
+      systemdRun: request.paths.systemdRun,
+    });
     if (!activation.ok) {
       // Leave the boot default where it was: the profile and the boot loader both go back.
       if (previous !== undefined && previous.number !== generation) {
         await switchGeneration(deps.nix, paths.profile, previous.number);
-        await activate(previous.storePath, "boot", checkDeps(deps));
+        await activate(previous.storePath, "boot", checkDeps(deps), {
+          systemdRun: request.paths.systemdRun,
+        });
       }
       throw activationError(
         activation,

@@ -66,7 +66,7 @@ export async function rollbackSystem(
     });
     await switchGeneration(deps.nix, paths.profile, target.number);
     deps.effects.onEvent({ type: "phase", message: "Activating (switch-to-configuration switch)…" });
-    const activation = await activate(target.storePath, "switch", deps);
+    const activation = await activate(target.storePath, "switch", deps, { systemdRun: paths.systemdRun });
     if (!activation.ok) {
       throw activationError(
         activation,

@@ -11,7 +11,16 @@ describe("systemPaths", () => {
       bootedSystem: "/run/booted-system",
       stateDir: "/var/lib/ternix",
       systemctl: "systemctl",
+      systemdRun: "systemd-run",
     });
+  });
+
+  it("systemd-run: a flag path, or off with --no-systemd-run or an empty config value", () => {
+    const config = defaultConfig();
+    expect(systemPaths(config, { systemdRun: "./fake-run" }, "/tmp/t").systemdRun).toBe("/tmp/t/fake-run");
+    expect(systemPaths(config, { systemdRun: false }, "/tmp/t").systemdRun).toBeUndefined();
+    config.system["systemd-run"] = "";
+    expect(systemPaths(config, {}, "/tmp/t").systemdRun).toBeUndefined();
   });
 
   it("flags override config; relative paths are taken from the working directory", () => {

@@ -15,20 +15,31 @@ export interface SystemPaths {
   stateDir: string;
   /** The systemctl executable. */
   systemctl: string;
+  /** The systemd-run executable that activations run under when it works; undefined: never. */
+  systemdRun?: string | undefined;
 }
 
 /** Config values, overridden by flags; relative paths are taken from `cwd`. */
-export function systemPaths(config: Config, overrides: Partial<SystemPaths>, cwd: string): SystemPaths {
-  const pick = (key: keyof SystemPaths, fromConfig: string) => overrides[key] ?? fromConfig;
+export type SystemPathOverrides = Partial<Omit<SystemPaths, "systemdRun">> & {
+  /** A path or name, or false for `--no-systemd-run`. */
+  systemdRun?: string | false | undefined;
+};
+
+export function systemPaths(config: Config, overrides: SystemPathOverrides, cwd: string): SystemPaths {
+  const pick = (key: Exclude<keyof SystemPaths, "systemdRun">, fromConfig: string) =>
+    overrides[key] ?? fromConfig;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   const systemctl = pick("systemctl", config.system.systemctl);
+  const systemdRun = overrides.systemdRun ?? config.system["systemd-run"];
+  // A bare name is looked up on PATH; anything with a slash is a path.
+  const executable = (name: string) => (name.includes("/") ? abs(name) : name);
   return {
     profile: abs(pick("profile", config.system.profile)),
     currentSystem: abs(pick("currentSystem", config.system["current-system"])),
     bootedSystem: abs(pick("bootedSystem", config.system["booted-system"])),
     stateDir: abs(pick("stateDir", config.system["state-dir"])),
-    // A bare name is looked up on PATH; anything with a slash is a path.
-    systemctl: systemctl.includes("/") ? abs(systemctl) : systemctl,
+    systemctl: executable(systemctl),
+    systemdRun: systemdRun === false || systemdRun === "" ? undefined : executable(systemdRun),
   };
 }
 

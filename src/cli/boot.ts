@@ -13,7 +13,7 @@ export const registerBoot: RegisterCommand = (program, runtime) => {
     .addOption(flakeOption())
     .option("-y, --yes", "don't ask first")
     .addOption(waitOption());
-  addSystemPathOptions(command)
+  addSystemPathOptions(command, { activation: true })
     .addHelpText("after", APPLY_EXIT_CODES)
     .action(
       action(async (host: string | undefined, options: ApplyOptions) =>

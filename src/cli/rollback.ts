@@ -19,7 +19,7 @@ export const registerRollback: RegisterCommand = (program, runtime) => {
     .option("--to <n>", "the generation to go to (see `ternix generations`)", parseCount("--to", 1))
     .addOption(flakeOption())
     .addOption(waitOption());
-  addSystemPathOptions(command)
+  addSystemPathOptions(command, { activation: true })
     .addHelpText(
       "after",
       "\nExit codes:\n  0  the generation is active and the boot default\n  1  error\n  64 no such generation / nothing to roll back to",

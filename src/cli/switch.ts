@@ -15,7 +15,7 @@ export const registerSwitch: RegisterCommand = (program, runtime) => {
     .option("--no-rollback", "when a check fails, stay on the new generation (exit code is still 5)")
     .option("--commit", "commit flake.lock once the checks passed")
     .addOption(waitOption());
-  addSystemPathOptions(command, { systemctl: true })
+  addSystemPathOptions(command, { systemctl: true, activation: true })
     .addHelpText("after", APPLY_EXIT_CODES)
     .action(
       action(async (host: string | undefined, options: ApplyOptions) =>

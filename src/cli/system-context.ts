@@ -16,6 +16,7 @@ export interface SystemPathOptions {
   bootedSystem?: string;
   stateDir?: string;
   systemctl?: string;
+  systemdRun?: string | false;
   wait?: boolean;
 }
 
@@ -26,7 +27,10 @@ export const flakeOption = () =>
   );
 
 /** The path flags every on-machine command takes; ternix.toml [system] sets the same. */
-export function addSystemPathOptions(command: Command, which: { systemctl?: boolean } = {}): Command {
+export function addSystemPathOptions(
+  command: Command,
+  which: { systemctl?: boolean; activation?: boolean } = {},
+): Command {
   command
     .option(
       "--profile <path>",
@@ -37,6 +41,14 @@ export function addSystemPathOptions(command: Command, which: { systemctl?: bool
     .option("--state-dir <dir>", "where Ternix keeps its state file and lock (default /var/lib/ternix)");
   if (which.systemctl)
     command.option("--systemctl <path>", "the systemctl to ask for failed units (default systemctl)");
+  if (which.activation) {
+    command
+      .option(
+        "--systemd-run <path>",
+        "activate as a transient service with this systemd-run, when it works (default systemd-run, config system.systemd-run)",
+      )
+      .option("--no-systemd-run", "run switch-to-configuration directly, not under systemd-run");
+  }
   return command;
 }
 
@@ -74,6 +86,7 @@ export async function systemContext(
       bootedSystem: options.bootedSystem,
       stateDir: options.stateDir,
       systemctl: options.systemctl,
+      systemdRun: options.systemdRun,
     },
     rt.cwd,
   );

@@ -14,7 +14,7 @@ export const registerTest: RegisterCommand = (program, runtime) => {
     .option("-y, --yes", "don't ask before activating")
     .option("--no-rollback", "when a check fails, leave the new system active")
     .addOption(waitOption());
-  addSystemPathOptions(command, { systemctl: true })
+  addSystemPathOptions(command, { systemctl: true, activation: true })
     .addHelpText("after", APPLY_EXIT_CODES)
     .action(
       action(async (host: string | undefined, options: ApplyOptions) =>

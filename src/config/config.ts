@@ -88,6 +88,8 @@ export const Config = z.strictObject({
       "booted-system": z.string().default("/run/booted-system"),
       "state-dir": z.string().default("/var/lib/ternix"),
       systemctl: z.string().default("systemctl"),
+      /** Activate under systemd-run when it works; `""` always activates directly. */
+      "systemd-run": z.string().default("systemd-run"),
     })
     .prefault({}),
   gc: z

@@ -4,7 +4,7 @@
  * The tests run in order and build on each other: generations 1, 2, 3 come from the first three.
  */
 import { spawn } from "node:child_process";
-import { readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ApplyLockedError } from "../../src/app/apply-lock.js";
@@ -53,6 +53,8 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
       "--state-dir",
       p.stateDir,
       ...(args[0] === "switch" || args[0] === "test" ? ["--systemctl", p.systemctl] : []),
+      // This machine's systemd-run may work (systemd as PID 1); the fixture systems run directly.
+      ...(["switch", "test", "boot", "rollback"].includes(args[0] ?? "") ? ["--no-systemd-run"] : []),
     ]);
     return { code, stdout: chunks.join("") };
   } finally {
@@ -304,5 +306,52 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     );
     expect(await readlink(m.paths.currentSystem)).toBe(running);
     expect(await lastLines(1)).toEqual([`boot ${result.preview.storePath}`]);
+  });
+
+  it("activates under systemd-run when it works, and directly when it does not", async () => {
+    // A stand-in that logs how it was called and runs the command after `--` in the foreground,
+    // as `systemd-run --wait --pipe` does; with FAIL set it fails the way it does without systemd.
+    const log = join(m.world.dir, "systemd-run.log");
+    const fake = join(m.world.dir, "systemd-run");
+    await writeFile(
+      fake,
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$*" >> '${log}'`,
+        `[ -n "$FAKE_SYSTEMD_RUN_FAIL" ] && { echo "System has not been booted with systemd as init system (PID 1). Can't operate." >&2; exit 1; }`,
+        'while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done',
+        "shift",
+        'exec "$@"',
+        "",
+      ].join("\n"),
+    );
+    await chmod(fake, 0o755);
+    const paths = { ...m.paths, systemdRun: fake };
+
+    const result = await m.apply("switch", "delta", { paths });
+    expect(result.outcome).toBe("switched");
+    const script = join(result.preview.storePath, "bin", "switch-to-configuration");
+    const calls = (await readFile(log, "utf8")).trim().split("\n");
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatch(/--unit=ternix-switch-to-configuration-probe --wait -- true$/);
+    expect(calls[1]).toMatch(
+      new RegExp(
+        `--pipe .*--unit=ternix-switch-to-configuration --wait -- ${script.replace(/[.+]/g, "\\$&")} switch$`,
+      ),
+    );
+    expect(await lastLines(1)).toEqual([`switch ${result.preview.storePath}`]);
+    expect(await readlink(m.paths.currentSystem)).toBe(result.preview.storePath);
+
+    // Where systemd-run cannot start services (a container, a chroot), Ternix says so and activates directly.
+    const broken = join(m.world.dir, "broken-systemd-run");
+    await writeFile(broken, `#!/bin/sh\nFAKE_SYSTEMD_RUN_FAIL=1 exec '${fake}' "$@"\n`);
+    await chmod(broken, 0o755);
+    const direct = await m.apply("switch", "epsilon", { paths: { ...m.paths, systemdRun: broken } });
+    expect(direct.outcome).toBe("switched");
+    expect(await lastLines(1)).toEqual([`switch ${direct.preview.storePath}`]);
+    expect((await readFile(log, "utf8")).trim().split("\n")).toHaveLength(3); // the probe only
+    expect(m.events).toContainEqual(
+      expect.objectContaining({ message: expect.stringContaining("does not work here") as unknown }),
+    );
   });
 });
