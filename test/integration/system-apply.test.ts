@@ -204,6 +204,17 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(text.stdout).toMatch(/^\s+2 .*booted, newest known good$/m);
     expect(text.stdout).toMatch(/^\s+3 .*checks failed, rolled back$/m);
     expect(json.generations[0]?.closureSize).toBe(first?.closureSize);
+
+    // --diff: the package diff between consecutive generations. beta selects curl (already in
+    // alpha's closure as a dependency); gamma drops it and adds openssh.
+    const withDiff = await cli(["generations", "--diff"]);
+    expect(withDiff.code).toBe(0);
+    const out = withDiff.stdout;
+    const oneTwo = out.slice(out.indexOf("Generation 1 -> 2:"), out.indexOf("Generation 2 -> 3:"));
+    const twoThree = out.slice(out.indexOf("Generation 2 -> 3:"));
+    expect(oneTwo, out).toMatch(/^\[C\+\]\s+#1\s+curl\b/m);
+    expect(twoThree, out).toMatch(/^\[C-\]\s+#1\s+curl\b/m);
+    expect(twoThree, out).toMatch(/^\[A\+\]\s+#\d+\s+openssh\s/m);
   });
 
   it("a build failure changes nothing", async () => {
