@@ -44,23 +44,31 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
       ...args,
       "--flake",
       m.world.fleetDir,
-      "--profile",
-      p.profile,
       "--current-system",
       p.currentSystem,
-      "--booted-system",
-      p.bootedSystem,
-      "--state-dir",
-      p.stateDir,
-      ...(args[0] === "switch" || args[0] === "test" ? ["--systemctl", p.systemctl] : []),
-      // This machine's systemd-run may work (systemd as PID 1); the fixture systems run directly.
-      ...(["switch", "test", "boot", "rollback"].includes(args[0] ?? "") ? ["--no-systemd-run"] : []),
+      // `build` changes nothing on the machine: it takes no other path.
+      ...(args[0] === "build" ? [] : machineFlags(args[0] ?? "")),
     ]);
     return { code, stdout: chunks.join("") };
   } finally {
     spy.mockRestore();
     process.env = saved;
   }
+}
+
+function machineFlags(command: string): string[] {
+  const p = m.paths;
+  return [
+    "--profile",
+    p.profile,
+    "--booted-system",
+    p.bootedSystem,
+    "--state-dir",
+    p.stateDir,
+    ...(command === "switch" || command === "test" ? ["--systemctl", p.systemctl] : []),
+    // This machine's systemd-run may work (systemd as PID 1); the fixture systems run directly.
+    ...(["switch", "test", "boot", "rollback"].includes(command) ? ["--no-systemd-run"] : []),
+  ];
 }
 
 describe("ternix switch / rollback / generations on a real profile", () => {
@@ -317,6 +325,48 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     );
     expect(await readlink(m.paths.currentSystem)).toBe(running);
     expect(await lastLines(1)).toEqual([`boot ${result.preview.storePath}`]);
+  });
+
+  it("build, test, boot and rollback through the CLI", async () => {
+    // The fleet's lock moved since the first tests (--commit): alpha builds anew.
+    const beta = built.beta as string;
+    await rm(m.paths.currentSystem, { force: true });
+    await symlink(beta, m.paths.currentSystem);
+
+    // build: `HOST: PATH` first, then the diff against the running system.
+    const build = await cli(["build", "alpha"]);
+    expect(build.code).toBe(0);
+    const alpha = /^alpha: (\/nix\/store\/\S+-nixos-system-alpha-\S+)$/m.exec(build.stdout)?.[1] ?? "";
+    expect(alpha, build.stdout).not.toBe("");
+    // beta selected curl 8.11.0; the new alpha does not select it and has the downgraded 8.10.1.
+    expect(build.stdout).toMatch(/^\[D-\]\s+#\d+\s+curl\s+\S+\s+8\.11\.0 -> 8\.10\.1$/m);
+    expect(build.stdout).toContain("[reboot]  Kernel 6.6.63 -> 6.6.64");
+
+    // test: active now, the profile untouched.
+    const profileBefore = await readProfile(m.paths.profile);
+    const test = await cli(["test", "alpha", "--yes"]);
+    expect(test.code, test.stdout).toBe(0);
+    expect(await readlink(m.paths.currentSystem)).toBe(alpha);
+    expect(await lastLines(1)).toEqual([`test ${alpha}`]);
+    expect(await readProfile(m.paths.profile)).toEqual(profileBefore);
+
+    // boot: a new generation as the boot default, nothing activated.
+    const boot = await cli(["boot", "beta", "--yes"]);
+    expect(boot.code, boot.stdout).toBe(0);
+    const afterBoot = await readProfile(m.paths.profile);
+    expect(afterBoot.current).toBe(Math.max(...profileBefore.generations.map((g) => g.number)) + 1);
+    const newBeta = afterBoot.generations.find((g) => g.number === afterBoot.current)?.storePath ?? "";
+    expect(newBeta).toMatch(/-nixos-system-beta-/);
+    expect(await lastLines(1)).toEqual([`boot ${newBeta}`]);
+    expect(await readlink(m.paths.currentSystem)).toBe(alpha);
+
+    // rollback: back to the generation before, profile and activation.
+    const rollback = await cli(["rollback"]);
+    expect(rollback.code, rollback.stdout).toBe(0);
+    const afterRollback = await readProfile(m.paths.profile);
+    expect(afterRollback.current).toBe(profileBefore.current);
+    const target = afterRollback.generations.find((g) => g.number === afterRollback.current);
+    expect(await lastLines(1)).toEqual([`switch ${target?.storePath ?? "?"}`]);
   });
 
   it("activates under systemd-run when it works, and directly when it does not", async () => {
