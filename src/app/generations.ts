@@ -3,7 +3,7 @@ import { diffClosures } from "../closure/diff.js";
 import type { ClosureDiff } from "../closure/model.js";
 import type { Nix } from "../nix/nix.js";
 import type { CheckReport } from "../system/checks.js";
-import { kernelVersionOf } from "../system/generations.js";
+import { isSystemOf, kernelVersionOf } from "../system/generations.js";
 import { newestKnownGood, recordOf, type GenerationStatus } from "../system/state.js";
 import type { ClosureCache } from "./closure-cache.js";
 import { loadClosures, readSystemFacts } from "./closure-load.js";
@@ -89,7 +89,7 @@ export async function listGenerations(
       createdAt: g.createdAt,
       storePath: g.storePath,
       current: g.number === profile.current,
-      booted: bootedSystem !== undefined && g.storePath === bootedSystem,
+      booted: isSystemOf(g, bootedSystem),
       knownGood: record?.status === "known-good",
       newestKnownGood: g.number === knownGood,
       status: record?.status,

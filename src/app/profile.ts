@@ -41,12 +41,21 @@ export async function readProfile(profile: string): Promise<ProfileState> {
         lstat(link).catch(() => undefined),
       ]);
       if (target === undefined || stat === undefined) return;
-      generations.push({ number, link, storePath: target, createdAt: stat.mtime });
+      const specialisations = await specialisationsOf(target);
+      generations.push({ number, link, storePath: target, createdAt: stat.mtime, specialisations });
     }),
   );
   const profileTarget = await readlink(profile).catch(() => undefined);
   const current = profileTarget === undefined ? undefined : currentGenerationOf(name, profileTarget);
   return { profile, generations: sortGenerations(generations), current };
+}
+
+/** The store paths of `<system>/specialisation/*`; none when there are none (or it is gone). */
+async function specialisationsOf(system: string): Promise<string[]> {
+  const dir = join(system, "specialisation");
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const paths = await Promise.all(names.sort().map((name) => storePathOfLink(join(dir, name))));
+  return paths.filter((p) => p !== undefined);
 }
 
 /** The store path a link such as /run/current-system leads to; undefined when it does not exist or dangles. */

@@ -14,6 +14,21 @@ export interface Generation {
   storePath: string;
   /** When the generation was created: the link's modification time. */
   createdAt: Date;
+  /**
+   * The systems of its specialisations (`<toplevel>/specialisation/<name>`), which its boot entries
+   * also start and `switch-to-configuration` of a specialisation activates.
+   */
+  specialisations?: readonly string[] | undefined;
+}
+
+/**
+ * Whether `systemPath` (what /run/current-system or /run/booted-system leads to) is this generation:
+ * its toplevel, or one of its specialisations, so a machine booted into a specialisation keeps the
+ * generation it booted.
+ */
+export function isSystemOf(generation: Generation, systemPath: string | undefined): boolean {
+  if (systemPath === undefined) return false;
+  return generation.storePath === systemPath || (generation.specialisations ?? []).includes(systemPath);
 }
 
 /** The generation number in a directory entry named `<profile>-<N>-link`, else undefined. */

@@ -38,6 +38,26 @@ describe("planRetention", () => {
     expect(plan.decisions.map((d) => d.generation.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it("keeps a generation whose specialisation the machine booted or runs", () => {
+    const gaming = "/nix/store/ssssssssssssssssssssssssssssssss-nixos-system-gaming";
+    const quiet = "/nix/store/qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq-nixos-system-quiet";
+    const withSpecialisations = ten.map((g) =>
+      g.number === 3
+        ? { ...g, specialisations: [gaming] }
+        : g.number === 5
+          ? { ...g, specialisations: [quiet] }
+          : g,
+    );
+    const plan = planRetention(
+      withSpecialisations,
+      { keep: 0, now },
+      { bootedPath: gaming, runningPath: quiet },
+    );
+    expect(plan.deleted.map((g) => g.number)).toEqual([1, 2, 4, 6, 7, 8, 9, 10]);
+    expect(plan.decisions.find((d) => d.generation.number === 3)?.keep).toEqual(["booted"]);
+    expect(plan.decisions.find((d) => d.generation.number === 5)?.keep).toEqual(["running"]);
+  });
+
   it("says why each generation stays", () => {
     const plan = planRetention(ten, { keep: 1, now }, { current: 10, knownGood: 10, bootedPath: path(10) });
     expect(plan.decisions.at(-1)?.keep).toEqual(["current", "booted", "known-good", "newest"]);

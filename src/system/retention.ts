@@ -3,7 +3,7 @@
  * current, the booted and the newest known-good generation are kept whatever the options say,
  * because they are what a rollback (or the next boot) needs.
  */
-import type { Generation } from "./generations.js";
+import { isSystemOf, type Generation } from "./generations.js";
 
 export type KeepReason = "current" | "running" | "booted" | "known-good" | "newest" | "recent";
 
@@ -18,7 +18,10 @@ export interface RetentionPolicy {
 export interface ProtectedGenerations {
   /** The generation the profile points to. */
   current?: number | undefined;
-  /** The store path `/run/current-system` points to (differs from the current generation after `ternix test`). */
+  /**
+   * The store path `/run/current-system` points to (differs from the current generation after
+   * `ternix test`, or when running a specialisation): every generation of it is kept.
+   */
   runningPath?: string | undefined;
   /** The store path `/run/booted-system` points to: every generation of it is kept. */
   bootedPath?: string | undefined;
@@ -52,9 +55,8 @@ export function planRetention(
   const decisions = newestFirst.map((generation): RetentionDecision => {
     const keep: KeepReason[] = [];
     if (generation.number === protect.current) keep.push("current");
-    if (protect.runningPath !== undefined && generation.storePath === protect.runningPath)
-      keep.push("running");
-    if (protect.bootedPath !== undefined && generation.storePath === protect.bootedPath) keep.push("booted");
+    if (isSystemOf(generation, protect.runningPath)) keep.push("running");
+    if (isSystemOf(generation, protect.bootedPath)) keep.push("booted");
     if (generation.number === protect.knownGood) keep.push("known-good");
     if (newest.has(generation.number)) keep.push("newest");
     if (since !== undefined && generation.createdAt.getTime() >= since) keep.push("recent");

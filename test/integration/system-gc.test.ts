@@ -5,13 +5,14 @@
  * the other test files running in parallel, whose unrooted builds a real `nix-store --gc` would delete.
  * system-gc-store.test.ts runs the real collection, in a store of its own.
  */
-import { readdir, readFile, symlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { collectGarbage, type GcPlan, type GcRequest } from "../../src/app/gc.js";
 import { addGeneration, readProfile, switchGeneration } from "../../src/app/profile.js";
 import { updateState } from "../../src/app/state-file.js";
 import { main } from "../../src/cli/main.js";
+import { run } from "../../src/proc/run.js";
 import { withRecord } from "../../src/system/state.js";
 import { buildHosts } from "../helpers/world.js";
 import { createMachine, type Machine } from "./system-support.js";
@@ -138,5 +139,32 @@ describe("ternix gc on a real profile", () => {
     expect(state.generations.map((r) => r.generation)).toEqual([4]);
     // Lock released.
     expect(await readdir(m.paths.stateDir)).toEqual(["state.json"]);
+  });
+
+  it("keeps the generation whose specialisation the machine booted", async () => {
+    // A system with a specialisation, as NixOS lays it out: <toplevel>/specialisation/<name> -> a
+    // system. Added to the store as it is; its specialisation is epsilon's system.
+    const dir = join(m.world.dir, "with-specialisation");
+    await mkdir(join(dir, "specialisation"), { recursive: true });
+    await symlink(paths.epsilon as string, join(dir, "specialisation", "gaming"));
+    const added = await run("nix-store", ["--add", dir], { env: m.env });
+    expect(added.exitCode, added.stderr).toBe(0);
+    const system = added.stdout.trim();
+    const withSpecialisation = await addGeneration(m.nix, m.paths.profile, system);
+    const current = await addGeneration(m.nix, m.paths.profile, paths.zeta as string);
+    // The machine booted that generation's specialisation.
+    await rm(m.paths.bootedSystem);
+    await symlink(paths.epsilon as string, m.paths.bootedSystem);
+
+    const result = await collectGarbage(request({ keep: 0 }), {
+      nix: m.nix,
+      effects: m.effects(),
+      system: m.system,
+    });
+    const decision = (n: number) => result.plan.decisions.find((d) => d.generation.number === n)?.keep;
+    expect(decision(withSpecialisation)).toEqual(["booted"]);
+    expect(decision(current)).toEqual(["current"]);
+    expect(result.deleted).not.toContain(withSpecialisation);
+    expect(await links()).toContain(`system-${withSpecialisation}-link`);
   });
 });
