@@ -300,7 +300,13 @@ async function switchSystem(
   });
   await switchGeneration(deps.nix, paths.profile, previous.number);
   await record(request, deps, generation, built.storePath, "switch", "rolled-back", checks);
-  const back = await activate(previous.storePath, "switch", checkDeps(deps), {
+  // Back to what was running: the previous generation's system, or the specialisation of it that
+  // the machine ran.
+  const backTo =
+    preview.current !== undefined && (previous.specialisations ?? []).includes(preview.current)
+      ? preview.current
+      : previous.storePath;
+  const back = await activate(backTo, "switch", checkDeps(deps), {
     systemdRun: request.paths.systemdRun,
   });
   if (!back.ok) {
@@ -313,7 +319,7 @@ async function switchSystem(
   return {
     ...base,
     outcome: "rolled-back",
-    rolledBackTo: { generation: previous.number, storePath: previous.storePath },
+    rolledBackTo: { generation: previous.number, storePath: backTo },
   };
 }
 

@@ -4,15 +4,16 @@
  * The tests run in order and build on each other: generations 1, 2, 3 come from the first three.
  */
 import { spawn } from "node:child_process";
-import { chmod, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ApplyLockedError } from "../../src/app/apply-lock.js";
 import { listGenerations } from "../../src/app/generations.js";
-import { readProfile } from "../../src/app/profile.js";
+import { addGeneration, readProfile } from "../../src/app/profile.js";
 import { rollbackSystem } from "../../src/app/rollback.js";
 import { main } from "../../src/cli/main.js";
 import { ExitCode, NixError, UsageError } from "../../src/errors.js";
+import { run } from "../../src/proc/run.js";
 import { advanceNixpkgs, git, updateFleetLock } from "../helpers/world.js";
 import { check, createMachine, type Machine } from "./system-support.js";
 
@@ -367,6 +368,27 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(afterRollback.current).toBe(profileBefore.current);
     const target = afterRollback.generations.find((g) => g.number === afterRollback.current);
     expect(await lastLines(1)).toEqual([`switch ${target?.storePath ?? "?"}`]);
+  });
+
+  it("a failed switch goes back to the specialisation the machine was running", async () => {
+    // The current generation's system has a specialisation (NixOS's layout, added to the store as
+    // it is); the machine runs that specialisation: the old beta system.
+    const special = built.beta as string;
+    const dir = join(m.world.dir, "with-specialisation");
+    await mkdir(join(dir, "specialisation"), { recursive: true });
+    await symlink(special, join(dir, "specialisation", "quiet"));
+    const added = await run("nix-store", ["--add", dir], { env: m.env });
+    expect(added.exitCode, added.stderr).toBe(0);
+    const previous = await addGeneration(m.nix, m.paths.profile, added.stdout.trim());
+    await rm(m.paths.currentSystem, { force: true });
+    await symlink(special, m.paths.currentSystem);
+
+    const result = await m.apply("switch", "gamma", { checks: [check(["false"])] });
+    expect(result.outcome).toBe("rolled-back");
+    expect(result.rolledBackTo).toEqual({ generation: previous, storePath: special });
+    expect((await readProfile(m.paths.profile)).current).toBe(previous);
+    expect(await lastLines(2)).toEqual([`switch ${result.preview.storePath}`, `switch ${special}`]);
+    expect(await readlink(m.paths.currentSystem)).toBe(special);
   });
 
   it("activates under systemd-run when it works, and directly when it does not", async () => {
