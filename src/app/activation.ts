@@ -19,8 +19,6 @@ export interface Activation {
   exitCode: number | null;
   stderr: string;
   durationMs: number;
-  /** Whether it ran as a transient systemd service (systemd-run) rather than as Ternix's child. */
-  underSystemdRun: boolean;
 }
 
 export function switchScriptOf(storePath: string): string {
@@ -69,7 +67,6 @@ export async function activate(
     exitCode: result.exitCode,
     stderr: result.stderr,
     durationMs: deps.effects.now().getTime() - started,
-    underSystemdRun: systemdRun !== undefined,
   };
 }
 

@@ -11,7 +11,7 @@ import { commitFile, type Git } from "../git/git.js";
 import { lockCommitMessage } from "../lock/diff.js";
 import type { Nix } from "../nix/nix.js";
 import type { CheckReport, CheckResult, CheckSpec } from "../system/checks.js";
-import { findGeneration } from "../system/generations.js";
+import { findGeneration, isSystemOf } from "../system/generations.js";
 import { withRecord, type GenerationRecord, type GenerationStatus } from "../system/state.js";
 import {
   activate,
@@ -303,7 +303,7 @@ async function switchSystem(
   // Back to what was running: the previous generation's system, or the specialisation of it that
   // the machine ran.
   const backTo =
-    preview.current !== undefined && (previous.specialisations ?? []).includes(preview.current)
+    preview.current !== undefined && isSystemOf(previous, preview.current)
       ? preview.current
       : previous.storePath;
   const back = await activate(backTo, "switch", checkDeps(deps), {

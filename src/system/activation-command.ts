@@ -11,8 +11,8 @@ export const ACTIVATION_UNIT = "ternix-switch-to-configuration";
 /** Variables switch-to-configuration reads from its caller, passed into the service when set. */
 const PASSED_VARIABLES = ["LOCALE_ARCHIVE", "NIXOS_INSTALL_BOOTLOADER"] as const;
 
-/** `systemd-run` options that run a command in the foreground, as nixos-rebuild does. */
-export function systemdRunOptions(env: Readonly<Record<string, string | undefined>>): string[] {
+/** `systemd-run` options that run a command in the foreground as `unit`, as nixos-rebuild does. */
+function systemdRunOptions(env: Readonly<Record<string, string | undefined>>, unit: string): string[] {
   const pass = PASSED_VARIABLES.filter((name) => env[name] !== undefined).flatMap((name) => [
     "--setenv",
     `${name}=${env[name] ?? ""}`,
@@ -25,7 +25,7 @@ export function systemdRunOptions(env: Readonly<Record<string, string | undefine
     "--quiet",
     "--same-dir",
     "--service-type=exec",
-    `--unit=${ACTIVATION_UNIT}`,
+    `--unit=${unit}`,
     "--wait",
   ];
 }
@@ -36,16 +36,10 @@ export function systemdRunArgs(
   action: string,
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
-  return [...systemdRunOptions(env), "--", script, action];
+  return [...systemdRunOptions(env, ACTIVATION_UNIT), "--", script, action];
 }
 
 /** The probe: systemd-run with the same options running `true` (it fails in containers and chroots). */
 export function systemdRunProbeArgs(env: Readonly<Record<string, string | undefined>>): string[] {
-  return [
-    ...systemdRunOptions(env).map((o) =>
-      o === `--unit=${ACTIVATION_UNIT}` ? `--unit=${ACTIVATION_UNIT}-probe` : o,
-    ),
-    "--",
-    "true",
-  ];
+  return [...systemdRunOptions(env, `${ACTIVATION_UNIT}-probe`), "--", "true"];
 }
