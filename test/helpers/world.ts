@@ -13,7 +13,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { GitError, NixError } from "../../src/errors.js";
+import { GitError, NixError, tail } from "../../src/errors.js";
 import { run, type RunResult } from "../../src/proc/run.js";
 import {
   isRevisionName,
@@ -324,9 +324,8 @@ export async function nixOrThrow(
   const result = await runNix(world, args, options);
   if (result.exitCode !== 0) {
     // The stderr tail goes into the message: a test report shows the message, not the fields.
-    const tail = result.stderr.trim().split("\n").slice(-15).join("\n");
     throw new NixError(
-      `nix ${args.slice(0, 2).join(" ")} failed (exit ${result.exitCode}) in ${options.cwd ?? world.dir}:\n${tail}`,
+      `nix ${args.slice(0, 2).join(" ")} failed (exit ${result.exitCode}) in ${options.cwd ?? world.dir}:\n${tail(result.stderr, 15)}`,
       result.argv,
       result.exitCode,
       result.stderr,
@@ -347,9 +346,8 @@ export async function git(
     : world.env;
   const result = await run("git", args, { cwd, env });
   if (result.exitCode !== 0) {
-    const tail = result.stderr.trim().split("\n").slice(-10).join("\n");
     throw new GitError(
-      `git ${args[0] ?? ""} failed (exit ${result.exitCode}) in ${cwd}:\n${tail}`,
+      `git ${args[0] ?? ""} failed (exit ${result.exitCode}) in ${cwd}:\n${tail(result.stderr, 10)}`,
       result.argv,
       result.exitCode,
       result.stderr,
