@@ -1,8 +1,8 @@
 /** The shared body of `ternix build | test | switch | boot`. */
 import type { Command } from "commander";
-import { applySystem, type ApplyMode, type ApplyPreview, type ApplyResult } from "../app/apply.js";
-import { checkSpecsFromConfig } from "../app/checks.js";
-import { resolveHostName } from "../app/system-build.js";
+import { applySystem, type ApplyMode, type ApplyPreview, type ApplyResult } from "../app/machine/apply.js";
+import { checkSpecsFromConfig } from "../app/machine/checks.js";
+import { resolveHostName } from "../app/machine/system-build.js";
 import { ExitCode } from "../errors.js";
 import { renderClosureDiffText } from "../report/closure.js";
 import { renderCheckLine } from "../report/system.js";

@@ -1,6 +1,6 @@
 /** `ternix gc`: delete old system generations (never current, booted or known good), then collect garbage. */
 import { InvalidArgumentError } from "commander";
-import { collectGarbage } from "../app/gc.js";
+import { collectGarbage } from "../app/machine/gc.js";
 import { parseDuration } from "../config/config.js";
 import { ExitCode } from "../errors.js";
 import { formatSize } from "../report/closure.js";

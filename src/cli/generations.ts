@@ -1,5 +1,5 @@
 /** `ternix generations`: the system profile's generations with current, booted and known-good markers. */
-import { listGenerations } from "../app/generations.js";
+import { listGenerations } from "../app/machine/generations.js";
 import { ExitCode } from "../errors.js";
 import { renderGenerationsText, toGenerationsJson } from "../report/system.js";
 import { action, type RegisterCommand } from "./command.js";

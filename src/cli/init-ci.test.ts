@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { gitTestEnv } from "../app/pr.test-support.js";
+import { gitTestEnv } from "../app/fleet/pr.test-support.js";
 import { run } from "../proc/run.js";
 import { runCli } from "./cli.test-support.js";
 import { VERSION } from "./version.js";

@@ -3,7 +3,7 @@ import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { DEFAULT_CI_SCHEDULE, writeCiWorkflow, type CiWorkflowFs } from "../app/init-ci.js";
+import { DEFAULT_CI_SCHEDULE, writeCiWorkflow, type CiWorkflowFs } from "../app/fleet/init-ci.js";
 import { ExitCode } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
 import { VERSION } from "./version.js";

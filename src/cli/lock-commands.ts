@@ -1,8 +1,8 @@
 /** `ternix inputs`, `ternix update`, `ternix lock-diff`: look at the lock and move it reviewably. */
 import { Option } from "commander";
-import { listInputs } from "../app/inputs.js";
-import { lockDiff } from "../app/lock-diff.js";
-import { updateLock } from "../app/update.js";
+import { listInputs } from "../app/fleet/inputs.js";
+import { lockDiff } from "../app/fleet/lock-diff.js";
+import { updateLock } from "../app/fleet/update.js";
 import { locateFlake } from "../app/flake.js";
 import { compareLinkHosts } from "../config/config.js";
 import { ExitCode } from "../errors.js";

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { plan, planExitCodes } from "../app/plan.js";
+import { plan, planExitCodes } from "../app/fleet/plan.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createRepoWorld, gitTestEnv, lockText, NIXPKGS_1, type RepoWorld } from "../app/pr.test-support.js";
+import {
+  createRepoWorld,
+  gitTestEnv,
+  lockText,
+  NIXPKGS_1,
+  type RepoWorld,
+} from "../app/fleet/pr.test-support.js";
 import { runCli } from "./cli.test-support.js";
 
 let world: RepoWorld;

@@ -2,8 +2,8 @@
 import { basename, dirname, resolve } from "node:path";
 import { InvalidArgumentError, Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/pr.js";
-import { plan } from "../app/plan.js";
+import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/fleet/pr.js";
+import { plan } from "../app/fleet/plan.js";
 import { ExitCode } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";

@@ -1,5 +1,5 @@
 /** `ternix rollback [--to N]`: back to the previous (or Nth) generation, profile and activation. */
-import { rollbackSystem } from "../app/rollback.js";
+import { rollbackSystem } from "../app/machine/rollback.js";
 import { ExitCode } from "../errors.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";

@@ -2,9 +2,9 @@
 import { createInterface } from "node:readline/promises";
 import { Option, type Command } from "commander";
 import type { FlakeLocation } from "../app/flake.js";
-import { locateSystemFlake } from "../app/system-build.js";
-import { realSystemEffects, type SystemEffects } from "../app/system-effects.js";
-import { systemPaths, type SystemPaths } from "../app/system-paths.js";
+import { locateSystemFlake } from "../app/machine/system-build.js";
+import { realSystemEffects, type SystemEffects } from "../app/machine/system-effects.js";
+import { systemPaths, type SystemPaths } from "../app/machine/system-paths.js";
 import { defaultConfig, type Config } from "../config/config.js";
 import { InputError } from "../errors.js";
 import type { Runtime } from "./runtime.js";

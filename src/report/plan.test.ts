@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { HostPlan, PlanResult } from "../app/plan-model.js";
+import type { HostPlan, PlanResult } from "../app/fleet/plan-model.js";
 import { diffClosures } from "../closure/diff.js";
 import { fakeClosure } from "../closure/testing.js";
 import type { LockDiff } from "../lock/diff.js";

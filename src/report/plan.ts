@@ -3,8 +3,8 @@
  * budget, summary always kept), JSON with a versioned schema. Pure: (model, options) => string.
  */
 import type { ClosureDiff } from "../closure/model.js";
-import type { HostBuild } from "../app/hosts.js";
-import { planExitCodes, type HostPlan, type PlanResult } from "../app/plan-model.js";
+import type { HostBuild } from "../app/fleet/hosts.js";
+import { planExitCodes, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
 import { renderClosureDiffMarkdown, renderClosureDiffText, toClosureDiffJson } from "./closure.js";
 import { escapeMarkdown, renderLockDiffMarkdown, renderLockDiffText, toLockDiffJson } from "./lock.js";
 import { createStyle, stripStyle } from "./style.js";

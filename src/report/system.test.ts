@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { GcPlan } from "../app/gc.js";
-import type { GenerationInfo, GenerationsResult } from "../app/generations.js";
+import type { GcPlan } from "../app/machine/gc.js";
+import type { GenerationInfo, GenerationsResult } from "../app/machine/generations.js";
 import {
   formatDateTime,
   renderCheckLine,

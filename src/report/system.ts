@@ -2,8 +2,8 @@
  * Renderers for the on-machine commands: the generations table (and its JSON, "generations v1" in
  * docs/json-schema.md), check results, and the gc plan. Pure: (model, options) => string.
  */
-import type { GcPlan } from "../app/gc.js";
-import type { GenerationsResult } from "../app/generations.js";
+import type { GcPlan } from "../app/machine/gc.js";
+import type { GenerationsResult } from "../app/machine/generations.js";
 import type { CheckReport, CheckResult } from "../system/checks.js";
 import type { KeepReason } from "../system/retention.js";
 import type { GenerationStatus } from "../system/state.js";

@@ -1,7 +1,7 @@
 /**
  * Health checks after activation, as data: what to check (resolved from `[[checks]]` in
  * ternix.toml plus the built-in failed-units check) and what came out. Running them is in
- * src/app/checks.ts.
+ * src/app/machine/checks.ts.
  */
 
 interface CheckTiming {

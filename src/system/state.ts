@@ -1,7 +1,7 @@
 /**
  * The state file (`<state dir>/state.json`): what Ternix recorded about each system generation it
  * activated: the check results and whether the generation is known good. `gc` never deletes the
- * newest known-good generation. Parsed with a schema; written atomically by src/app/state-file.ts.
+ * newest known-good generation. Parsed with a schema; written atomically by src/app/machine/state-file.ts.
  */
 import { z } from "zod";
 

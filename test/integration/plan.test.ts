@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { buildToplevels, evalToplevelsReusing } from "../../src/app/hosts.js";
+import { buildToplevels, evalToplevelsReusing } from "../../src/app/fleet/hosts.js";
 import { createNix } from "../../src/nix/nix.js";
 import { run } from "../../src/proc/run.js";
 import { expectGolden } from "../helpers/golden.js";

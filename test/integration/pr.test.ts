@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OWNER, REPO, startFakeGitHub, type FakeForge } from "../../src/app/pr.test-support.js";
+import { OWNER, REPO, startFakeGitHub, type FakeForge } from "../../src/app/fleet/pr.test-support.js";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";
 import { advanceNixpkgs, createWorld, git, type World } from "../helpers/world.js";
 

@@ -9,7 +9,7 @@
 import { access, mkdir, readdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addGeneration, switchGeneration } from "../../src/app/profile.js";
+import { addGeneration, switchGeneration } from "../../src/app/machine/profile.js";
 import { createNix, type Nix } from "../../src/nix/nix.js";
 import { run } from "../../src/proc/run.js";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";

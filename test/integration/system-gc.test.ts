@@ -8,9 +8,9 @@
 import { mkdir, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { collectGarbage, type GcPlan, type GcRequest } from "../../src/app/gc.js";
-import { addGeneration, readProfile, switchGeneration } from "../../src/app/profile.js";
-import { updateState } from "../../src/app/state-file.js";
+import { collectGarbage, type GcPlan, type GcRequest } from "../../src/app/machine/gc.js";
+import { addGeneration, readProfile, switchGeneration } from "../../src/app/machine/profile.js";
+import { updateState } from "../../src/app/machine/state-file.js";
 import { main } from "../../src/cli/main.js";
 import { run } from "../../src/proc/run.js";
 import { withRecord } from "../../src/system/state.js";

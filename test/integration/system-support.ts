@@ -5,12 +5,17 @@
  */
 import { chmod, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { applySystem, type ApplyMode, type ApplyRequest, type ApplyResult } from "../../src/app/apply.js";
+import {
+  applySystem,
+  type ApplyMode,
+  type ApplyRequest,
+  type ApplyResult,
+} from "../../src/app/machine/apply.js";
 import { Cleanup } from "../../src/app/cleanup.js";
 import type { AppEvent, Effects } from "../../src/app/effects.js";
 import type { FlakeLocation } from "../../src/app/flake.js";
-import { realSystemEffects, type SystemEffects } from "../../src/app/system-effects.js";
-import type { SystemPaths } from "../../src/app/system-paths.js";
+import { realSystemEffects, type SystemEffects } from "../../src/app/machine/system-effects.js";
+import type { SystemPaths } from "../../src/app/machine/system-paths.js";
 import { createGit, type Git } from "../../src/git/git.js";
 import { createNix, type Nix } from "../../src/nix/nix.js";
 import { run } from "../../src/proc/run.js";

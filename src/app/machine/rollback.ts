@@ -1,10 +1,10 @@
 /** `ternix rollback [--to N]`: back to the previous (or Nth) generation: profile and activation. */
-import { UsageError } from "../errors.js";
-import type { Nix } from "../nix/nix.js";
-import { findGeneration, previousGeneration, type Generation } from "../system/generations.js";
+import { UsageError } from "../../errors.js";
+import type { Nix } from "../../nix/nix.js";
+import { findGeneration, previousGeneration, type Generation } from "../../system/generations.js";
 import { activate, activationError, requireNixosSystem } from "./activation.js";
 import { acquireApplyLock } from "./apply-lock.js";
-import type { Effects } from "./effects.js";
+import type { Effects } from "../effects.js";
 import { readProfile, switchGeneration } from "./profile.js";
 import type { SystemEffects } from "./system-effects.js";
 import { lockFilePath, requireSystemAccess, type SystemPaths } from "./system-paths.js";

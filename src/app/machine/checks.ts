@@ -1,6 +1,6 @@
 /** Running health checks after activation: the built-in failed-units check and `[[checks]]`. */
-import { parseDuration, type CheckConfig } from "../config/config.js";
-import { formatArgv } from "../errors.js";
+import { parseDuration, type CheckConfig } from "../../config/config.js";
+import { formatArgv } from "../../errors.js";
 import {
   DEFAULT_CHECK_TIMING,
   defaultCheckName,
@@ -8,8 +8,8 @@ import {
   parseFailedUnits,
   type CheckResult,
   type CheckSpec,
-} from "../system/checks.js";
-import type { Effects } from "./effects.js";
+} from "../../system/checks.js";
+import type { Effects } from "../effects.js";
 import type { SystemEffects } from "./system-effects.js";
 
 export interface CheckDeps {

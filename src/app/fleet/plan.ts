@@ -6,17 +6,17 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { diffClosures } from "../closure/diff.js";
-import { compareLinkHosts, type Config } from "../config/config.js";
-import { InputError } from "../errors.js";
-import type { Git } from "../git/git.js";
-import { diffLocks } from "../lock/diff.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import type { Nix } from "../nix/nix.js";
-import { ensureFileContent } from "../proc/files.js";
-import { loadClosures } from "./closure-load.js";
-import type { Effects } from "./effects.js";
-import { readLockText, type FlakeLocation } from "./flake.js";
+import { diffClosures } from "../../closure/diff.js";
+import { compareLinkHosts, type Config } from "../../config/config.js";
+import { InputError } from "../../errors.js";
+import type { Git } from "../../git/git.js";
+import { diffLocks } from "../../lock/diff.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import type { Nix } from "../../nix/nix.js";
+import { ensureFileContent } from "../../proc/files.js";
+import { loadClosures } from "../closure-load.js";
+import type { Effects } from "../effects.js";
+import { readLockText, type FlakeLocation } from "../flake.js";
 import {
   buildToplevels,
   discoverHosts,

@@ -1,16 +1,16 @@
 /** `ternix update`: move the lock (all inputs or named ones) and say what moved. */
 import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { InputError, UsageError } from "../errors.js";
-import { commitFile, type Git } from "../git/git.js";
-import { diffLocks, lockCommitMessage, type LockDiff } from "../lock/diff.js";
-import { lockInputs } from "../lock/graph.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import type { FlakeLock } from "../lock/schema.js";
-import type { Nix } from "../nix/nix.js";
-import { ensureFileContent } from "../proc/files.js";
-import type { Effects } from "./effects.js";
-import { readLockText, type FlakeLocation } from "./flake.js";
+import { InputError, UsageError } from "../../errors.js";
+import { commitFile, type Git } from "../../git/git.js";
+import { diffLocks, lockCommitMessage, type LockDiff } from "../../lock/diff.js";
+import { lockInputs } from "../../lock/graph.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import type { FlakeLock } from "../../lock/schema.js";
+import type { Nix } from "../../nix/nix.js";
+import { ensureFileContent } from "../../proc/files.js";
+import type { Effects } from "../effects.js";
+import { readLockText, type FlakeLocation } from "../flake.js";
 import { copyFlake } from "./flake-copy.js";
 
 export interface UpdateRequest {

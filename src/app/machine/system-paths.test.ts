@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultConfig } from "../config/config.js";
+import { defaultConfig } from "../../config/config.js";
 import { requireSystemAccess, systemPaths } from "./system-paths.js";
 import { fakeEffects } from "./system-effects.test-support.js";
 

@@ -2,9 +2,9 @@
  * `ternix gc`: delete system generations outside the retention (never the current, the running,
  * the booted or the newest known-good one), say roughly what that frees, then collect garbage.
  */
-import type { Nix } from "../nix/nix.js";
-import { storeGcArgs, storeOptimiseArgs } from "../nix/args.js";
-import type { Generation } from "../system/generations.js";
+import type { Nix } from "../../nix/nix.js";
+import { storeGcArgs, storeOptimiseArgs } from "../../nix/args.js";
+import type { Generation } from "../../system/generations.js";
 import {
   estimateReclaim,
   parseGcSummary,
@@ -12,10 +12,10 @@ import {
   type PathSize,
   type ReclaimEstimate,
   type RetentionDecision,
-} from "../system/retention.js";
-import { newestKnownGood, withoutDeleted } from "../system/state.js";
+} from "../../system/retention.js";
+import { newestKnownGood, withoutDeleted } from "../../system/state.js";
 import { acquireApplyLock, type ApplyLock } from "./apply-lock.js";
-import type { Effects } from "./effects.js";
+import type { Effects } from "../effects.js";
 import { deleteGenerations, readProfile, storePathOfLink } from "./profile.js";
 import { loadState, updateState } from "./state-file.js";
 import type { SystemEffects } from "./system-effects.js";

@@ -1,8 +1,8 @@
 /** Reading and writing the state file; writes are atomic and happen under the apply lock. */
 import { mkdir, readFile } from "node:fs/promises";
-import { InputError } from "../errors.js";
-import { writeFileAtomic } from "../proc/files.js";
-import { emptyState, parseState, serializeState, type SystemState } from "../system/state.js";
+import { InputError } from "../../errors.js";
+import { writeFileAtomic } from "../../proc/files.js";
+import { emptyState, parseState, serializeState, type SystemState } from "../../system/state.js";
 import { stateFilePath, type SystemPaths } from "./system-paths.js";
 
 export async function loadState(paths: SystemPaths): Promise<SystemState> {

@@ -1,7 +1,7 @@
 /** The machine paths the on-machine commands touch; all configurable so tests run against temp dirs. */
 import { isAbsolute, join, resolve } from "node:path";
-import type { Config } from "../config/config.js";
-import { formatArgv, TernixError } from "../errors.js";
+import type { Config } from "../../config/config.js";
+import { formatArgv, TernixError } from "../../errors.js";
 import type { SystemEffects } from "./system-effects.js";
 
 export interface SystemPaths {

@@ -9,8 +9,8 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Config } from "../config/config.js";
-import { ExitCode, InputError, UsageError } from "../errors.js";
+import type { Config } from "../../config/config.js";
+import { ExitCode, InputError, UsageError } from "../../errors.js";
 import {
   FORGEJO_DEFAULT_BODY_LIMIT,
   GITHUB_BODY_LIMIT,
@@ -26,8 +26,8 @@ import {
   type ForgeKind,
   type ForgeTarget,
   type PullRequest,
-} from "../forge/index.js";
-import type { Git } from "../git/git.js";
+} from "../../forge/index.js";
+import type { Git } from "../../git/git.js";
 import {
   commitFileOnto,
   fetchBranches,
@@ -38,15 +38,15 @@ import {
   pushWithLease,
   redactRemoteUrl,
   type RepoContext,
-} from "../git/remote-branch.js";
-import { changedInputs, diffLocks, lockCommitMessage, prTitle, type LockDiff } from "../lock/diff.js";
-import { lockInputs, type LockedInput } from "../lock/graph.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import type { FlakeLock } from "../lock/schema.js";
-import { ensureFileContent } from "../proc/files.js";
-import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
-import type { Effects } from "./effects.js";
-import { readLockText, type FlakeLocation } from "./flake.js";
+} from "../../git/remote-branch.js";
+import { changedInputs, diffLocks, lockCommitMessage, prTitle, type LockDiff } from "../../lock/diff.js";
+import { lockInputs, type LockedInput } from "../../lock/graph.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import type { FlakeLock } from "../../lock/schema.js";
+import { ensureFileContent } from "../../proc/files.js";
+import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../../report/plan.js";
+import type { Effects } from "../effects.js";
+import { readLockText, type FlakeLocation } from "../flake.js";
 import { planExitCodes, type PlanOutcome, type PlanResult } from "./plan-model.js";
 import type { PlanRequest } from "./plan.js";
 import { parsePlanJson } from "./plan-report.js";

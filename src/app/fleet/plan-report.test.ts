@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../errors.js";
-import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
+import { InputError } from "../../errors.js";
+import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../../report/plan.js";
 import { parsePlanJson } from "./plan-report.js";
 import { HOME_1, NIXPKGS_1, NIXPKGS_2, fakePlan, lockText } from "./pr.test-support.js";
 

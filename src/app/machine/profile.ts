@@ -4,14 +4,14 @@
  */
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { profileDeleteGenerationsArgs, profileSetArgs, profileSwitchGenerationArgs } from "../nix/args.js";
-import type { Nix } from "../nix/nix.js";
+import { profileDeleteGenerationsArgs, profileSetArgs, profileSwitchGenerationArgs } from "../../nix/args.js";
+import type { Nix } from "../../nix/nix.js";
 import {
   currentGenerationOf,
   generationNumberOf,
   sortGenerations,
   type Generation,
-} from "../system/generations.js";
+} from "../../system/generations.js";
 
 export interface ProfileState {
   profile: string;

@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TernixError } from "../errors.js";
-import type { Effects } from "./effects.js";
+import { TernixError } from "../../errors.js";
+import type { Effects } from "../effects.js";
 import type { SystemEffects } from "./system-effects.js";
 
 export interface ApplyLock {

@@ -1,7 +1,7 @@
 /** The plan's data model: what `ternix plan` returns and every renderer reads. No effects. */
-import type { ClosureDiff } from "../closure/model.js";
-import { ExitCode } from "../errors.js";
-import type { LockDiff } from "../lock/diff.js";
+import type { ClosureDiff } from "../../closure/model.js";
+import { ExitCode } from "../../errors.js";
+import type { LockDiff } from "../../lock/diff.js";
 import type { HostBuild } from "./hosts.js";
 
 export type HostStatus =

@@ -6,22 +6,22 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { diffClosures } from "../closure/diff.js";
-import { fakeClosure, fakeStorePath, type FakePackage } from "../closure/testing.js";
-import { defaultConfig, type Config } from "../config/config.js";
-import { createGit, type Git } from "../git/git.js";
-import { diffLocks } from "../lock/diff.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import { run, type RunOptions } from "../proc/run.js";
+import { diffClosures } from "../../closure/diff.js";
+import { fakeClosure, fakeStorePath, type FakePackage } from "../../closure/testing.js";
+import { defaultConfig, type Config } from "../../config/config.js";
+import { createGit, type Git } from "../../git/git.js";
+import { diffLocks } from "../../lock/diff.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import { run, type RunOptions } from "../../proc/run.js";
 import {
   startTestServer,
   type RecordedRequest,
   type Reply,
   type TestServer,
-} from "../forge/test-server.test-support.js";
-import { Cleanup } from "./cleanup.js";
-import type { AppEvent, Effects } from "./effects.js";
-import type { FlakeLocation } from "./flake.js";
+} from "../../forge/test-server.test-support.js";
+import { Cleanup } from "../cleanup.js";
+import type { AppEvent, Effects } from "../effects.js";
+import type { FlakeLocation } from "../flake.js";
 import type { HostBuild } from "./hosts.js";
 import type { HostPlan, PlanOutcome, PlanResult } from "./plan-model.js";
 import { orderHosts } from "./plan.js";

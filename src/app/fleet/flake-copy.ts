@@ -2,8 +2,8 @@
 import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import type { Git } from "../git/git.js";
-import type { FlakeLocation } from "./flake.js";
+import type { Git } from "../../git/git.js";
+import type { FlakeLocation } from "../flake.js";
 
 export interface FlakeCopy {
   /** The copy's flake directory (same position inside the copied repository). */

@@ -4,15 +4,15 @@
  * back by itself when a check fails; `boot` makes it the boot default for the next reboot.
  */
 import { relative } from "node:path";
-import { diffClosures } from "../closure/diff.js";
-import type { ClosureDiff } from "../closure/model.js";
-import { InputError, TernixError } from "../errors.js";
-import { commitFile, type Git } from "../git/git.js";
-import { lockCommitMessage } from "../lock/diff.js";
-import type { Nix } from "../nix/nix.js";
-import type { CheckReport, CheckResult, CheckSpec } from "../system/checks.js";
-import { findGeneration, isSystemOf } from "../system/generations.js";
-import { withRecord, type GenerationRecord, type GenerationStatus } from "../system/state.js";
+import { diffClosures } from "../../closure/diff.js";
+import type { ClosureDiff } from "../../closure/model.js";
+import { InputError, TernixError } from "../../errors.js";
+import { commitFile, type Git } from "../../git/git.js";
+import { lockCommitMessage } from "../../lock/diff.js";
+import type { Nix } from "../../nix/nix.js";
+import type { CheckReport, CheckResult, CheckSpec } from "../../system/checks.js";
+import { findGeneration, isSystemOf } from "../../system/generations.js";
+import { withRecord, type GenerationRecord, type GenerationStatus } from "../../system/state.js";
 import {
   activate,
   activationError,
@@ -22,10 +22,10 @@ import {
 } from "./activation.js";
 import { acquireApplyLock, type ApplyLock } from "./apply-lock.js";
 import { readFailedUnits, type CheckDeps } from "./checks.js";
-import { loadClosures } from "./closure-load.js";
-import type { Effects } from "./effects.js";
-import type { FlakeLocation } from "./flake.js";
-import { lockDiff } from "./lock-diff.js";
+import { loadClosures } from "../closure-load.js";
+import type { Effects } from "../effects.js";
+import type { FlakeLocation } from "../flake.js";
+import { lockDiff } from "../fleet/lock-diff.js";
 import { addGeneration, readProfile, storePathOfLink, switchGeneration } from "./profile.js";
 import { updateState } from "./state-file.js";
 import { buildHostSystem, type BuiltSystem } from "./system-build.js";

@@ -6,14 +6,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError, NixError, UsageError } from "../errors.js";
-import type { Git } from "../git/git.js";
-import { evalJsonArgs } from "../nix/args.js";
-import type { Nix } from "../nix/nix.js";
-import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../system/host.js";
-import type { Effects } from "./effects.js";
-import { locateFlake, type FlakeLocation } from "./flake.js";
-import { evalErrorLine, flakeAttr } from "./hosts.js";
+import { InputError, NixError, UsageError } from "../../errors.js";
+import type { Git } from "../../git/git.js";
+import { evalJsonArgs } from "../../nix/args.js";
+import type { Nix } from "../../nix/nix.js";
+import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../../system/host.js";
+import type { Effects } from "../effects.js";
+import { locateFlake, type FlakeLocation } from "../flake.js";
+import { evalErrorLine, flakeAttr } from "../fleet/hosts.js";
 
 export const SYSTEM_FLAKE_DIR = "/etc/nixos";
 

@@ -1,7 +1,7 @@
 /** Fake effects for unit tests of the on-machine use cases (not shipped behaviour; imported by tests only). */
-import type { Run, RunResult } from "../proc/run.js";
-import { Cleanup } from "./cleanup.js";
-import type { AppEvent, Effects } from "./effects.js";
+import type { Run, RunResult } from "../../proc/run.js";
+import { Cleanup } from "../cleanup.js";
+import type { AppEvent, Effects } from "../effects.js";
 import type { SystemEffects } from "./system-effects.js";
 
 export interface FakeEffects {

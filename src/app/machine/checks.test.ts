@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkSpecsFromConfig, failedUnitsCheck, readFailedUnits, runCheck } from "./checks.js";
 import { fakeEffects } from "./system-effects.test-support.js";
-import type { CheckSpec } from "../system/checks.js";
+import type { CheckSpec } from "../../system/checks.js";
 
 const timing = { timeoutMs: 1000, retries: 2, intervalMs: 500 };
 

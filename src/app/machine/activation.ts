@@ -4,9 +4,9 @@
  */
 import { access, constants } from "node:fs/promises";
 import { join } from "node:path";
-import { InputError, SystemError } from "../errors.js";
-import { systemdRunArgs, systemdRunProbeArgs } from "../system/activation-command.js";
-import { checkReport, type CheckReport, type CheckResult, type CheckSpec } from "../system/checks.js";
+import { InputError, SystemError } from "../../errors.js";
+import { systemdRunArgs, systemdRunProbeArgs } from "../../system/activation-command.js";
+import { checkReport, type CheckReport, type CheckResult, type CheckSpec } from "../../system/checks.js";
 import { failedUnitsCheck, readFailedUnits, runCheck, type CheckDeps, type FailedUnits } from "./checks.js";
 
 export type ActivationAction = "switch" | "boot" | "test";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { InputError, UsageError } from "../errors.js";
-import type { ForgeKind } from "../forge/types.js";
+import { InputError, UsageError } from "../../errors.js";
+import type { ForgeKind } from "../../forge/types.js";
 
 /**
  * `ternix init ci`: a scheduled CI workflow that runs `ternix pr` (update flake.lock, build every

@@ -1,12 +1,12 @@
 /** `ternix generations`: the system profile's generations with their markers, sizes and (optionally) diffs. */
-import { diffClosures } from "../closure/diff.js";
-import type { ClosureDiff } from "../closure/model.js";
-import type { Nix } from "../nix/nix.js";
-import type { CheckReport } from "../system/checks.js";
-import { isSystemOf, kernelVersionOf } from "../system/generations.js";
-import { newestKnownGood, recordOf, type GenerationStatus } from "../system/state.js";
-import type { ClosureCache } from "./closure-cache.js";
-import { loadClosures, readSystemFacts } from "./closure-load.js";
+import { diffClosures } from "../../closure/diff.js";
+import type { ClosureDiff } from "../../closure/model.js";
+import type { Nix } from "../../nix/nix.js";
+import type { CheckReport } from "../../system/checks.js";
+import { isSystemOf, kernelVersionOf } from "../../system/generations.js";
+import { newestKnownGood, recordOf, type GenerationStatus } from "../../system/state.js";
+import type { ClosureCache } from "../closure-cache.js";
+import { loadClosures, readSystemFacts } from "../closure-load.js";
 import { readProfile, storePathOfLink } from "./profile.js";
 import { loadState } from "./state-file.js";
 import type { SystemPaths } from "./system-paths.js";

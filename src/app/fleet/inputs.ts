@@ -1,11 +1,11 @@
 /** `ternix inputs`: every locked input with its age, a staleness verdict, and how far behind it is. */
-import type { Config } from "../config/config.js";
-import { diffLocks } from "../lock/diff.js";
-import { lockInputs } from "../lock/graph.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import { assessInputs, policyPassed, type StalenessPolicy } from "../lock/staleness.js";
-import { upstreamStatus, type InputRow } from "../lock/upstream.js";
-import { readLockText, type FlakeLocation } from "./flake.js";
+import type { Config } from "../../config/config.js";
+import { diffLocks } from "../../lock/diff.js";
+import { lockInputs } from "../../lock/graph.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import { assessInputs, policyPassed, type StalenessPolicy } from "../../lock/staleness.js";
+import { upstreamStatus, type InputRow } from "../../lock/upstream.js";
+import { readLockText, type FlakeLocation } from "../flake.js";
 import { updatedLockInCopy, type UpdateDeps } from "./update.js";
 
 export interface InputsResult {

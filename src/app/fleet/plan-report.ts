@@ -8,11 +8,11 @@
  * as an empty set; no renderer shows either. Pure: text in, model out.
  */
 import { z } from "zod";
-import type { ClosureDiff, ClosureSide, PackageChange, SelectionMarker } from "../closure/model.js";
-import { InputError } from "../errors.js";
-import type { InputDiff, LockDiff } from "../lock/diff.js";
-import type { LockedInput } from "../lock/graph.js";
-import { LockInputType } from "../lock/schema.js";
+import type { ClosureDiff, ClosureSide, PackageChange, SelectionMarker } from "../../closure/model.js";
+import { InputError } from "../../errors.js";
+import type { InputDiff, LockDiff } from "../../lock/diff.js";
+import type { LockedInput } from "../../lock/graph.js";
+import { LockInputType } from "../../lock/schema.js";
 import type { HostBuild } from "./hosts.js";
 import type { HostPlan, PlanResult } from "./plan-model.js";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { InputError, UsageError } from "../errors.js";
+import { InputError, UsageError } from "../../errors.js";
 import { renderCiWorkflow, writeCiWorkflow, type CiWorkflowFs, type CiWorkflowOptions } from "./init-ci.js";
 
 interface Step {

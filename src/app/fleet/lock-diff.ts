@@ -1,12 +1,12 @@
 /** `ternix lock-diff`: compare two locks given as git revisions or files. */
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { InputError } from "../errors.js";
-import type { Git } from "../git/git.js";
-import { diffLocks, type LockDiff } from "../lock/diff.js";
-import { parseFlakeLock } from "../lock/parse.js";
-import type { FlakeLock } from "../lock/schema.js";
-import { locateFlake, readLockText, type FlakeLocation } from "./flake.js";
+import { InputError } from "../../errors.js";
+import type { Git } from "../../git/git.js";
+import { diffLocks, type LockDiff } from "../../lock/diff.js";
+import { parseFlakeLock } from "../../lock/parse.js";
+import type { FlakeLock } from "../../lock/schema.js";
+import { locateFlake, readLockText, type FlakeLocation } from "../flake.js";
 
 export interface LockSide {
   /** What the user named: a revision, a file, or "working tree". */

@@ -6,12 +6,12 @@
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { InputError, NixError } from "../errors.js";
-import { evalJsonArgs, nixStoreRequisitesArgs } from "../nix/args.js";
-import { nixStringList } from "../nix/nix-string.js";
-import type { Nix } from "../nix/nix.js";
-import { pathExists } from "../proc/files.js";
-import type { AppEvent } from "./effects.js";
+import { InputError, NixError } from "../../errors.js";
+import { evalJsonArgs, nixStoreRequisitesArgs } from "../../nix/args.js";
+import { nixStringList } from "../../nix/nix-string.js";
+import type { Nix } from "../../nix/nix.js";
+import { pathExists } from "../../proc/files.js";
+import type { AppEvent } from "../effects.js";
 
 export type HostEval =
   | {
