@@ -16,16 +16,22 @@ export function globalArgs(global: NixGlobalOptions): string[] {
   return args;
 }
 
-/** Update all inputs (no names) or only the named ones. */
+/**
+ * Update all inputs (no names) or only the named ones.
+ *
+ * Nix 2.19 (release notes: "The interface for creating and updating lock files has been overhauled")
+ * made the positional arguments of `nix flake update` input names and moved the flake to `--flake`:
+ * a flake path passed positionally is read as an input name, warned about ("does not match any input
+ * of this flake") and nothing is updated. Before 2.19 (and on Lix) the flake is positional and single
+ * inputs go through `nix flake lock --update-input`, deprecated from 2.19 on.
+ */
 export function flakeUpdateArgs(
   caps: NixCapabilities,
   flakeRef: string,
   inputs: readonly string[],
 ): string[] {
-  if (inputs.length === 0) return ["flake", "update", flakeRef];
-  // `nix flake update INPUT…` exists from Nix 2.19 (NixOS/nix#9094); older versions and Lix use
-  // `nix flake lock --update-input INPUT`, deprecated since 2.19.
   if (caps.flakeUpdateInputs) return ["flake", "update", ...inputs, "--flake", flakeRef];
+  if (inputs.length === 0) return ["flake", "update", flakeRef];
   return ["flake", "lock", flakeRef, ...inputs.flatMap((i) => ["--update-input", i])];
 }
 

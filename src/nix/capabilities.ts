@@ -5,34 +5,85 @@ import { atLeast, type NixVersion } from "./version.js";
  * here, from the version, once; argument builders and output parsers take this table, never the version.
  */
 export interface NixCapabilities {
-  /** `nix path-info --json` prints an object keyed by store path (Nix 2.19, NixOS/nix#9242); before: an array. */
+  /** `nix path-info --json` prints an object keyed by store path; before: an array of `{ path, … }`. */
   pathInfoJsonObject: boolean;
-  /** `nix flake update INPUT…` (Nix 2.19); before: `nix flake lock --update-input INPUT`. */
+  /**
+   * `nix flake update [INPUT…] --flake REF`: positional arguments are input names and the flake goes in
+   * `--flake`; before: `nix flake update REF` and `nix flake lock REF --update-input INPUT`.
+   */
   flakeUpdateInputs: boolean;
-  /** `nix build --print-out-paths` (Nix 2.9). */
+  /** `nix build --print-out-paths`. */
   printOutPaths: boolean;
-  /** Installables may name derivation outputs with `DRV^out` / `DRV^*` (Nix 2.13). */
+  /** Installables may name derivation outputs with `DRV^out` / `DRV^*`. */
   drvOutputSyntax: boolean;
-  /** A bare `.drv` installable means the derivation file itself, not its outputs (Nix 2.15). */
+  /** A bare `.drv` installable means the derivation file itself, not its outputs. */
   bareDrvIsDerivation: boolean;
-  /** `nix derivation show` (Nix 2.15); before: `nix show-derivation`. */
+  /** `nix derivation show`; before: `nix show-derivation`. */
   derivationShow: boolean;
-  /** Installables can be read from stdin with `--stdin` (Nix 2.15). */
+  /** Installables can be read from stdin with `--stdin`. */
   installablesFromStdin: boolean;
 }
 
+type Capability = keyof NixCapabilities;
+
+/** A version as [major, minor]; `undefined`: no release of that implementation has it. */
+type Since = readonly [number, number] | undefined;
+
+interface CapabilityRule {
+  /** First CppNix release with the capability (also decides Determinate Nix, which reports its Nix version). */
+  nix: Since;
+  /** First Lix release with it: Lix forked from CppNix 2.18 and numbers its releases 2.90+. */
+  lix: Since;
+  /** Where the change is documented. */
+  source: string;
+}
+
+/**
+ * Rules as data: from which version each capability holds, per implementation. Determinate Nix
+ * (3.x) prints the CppNix version it is built on (`nix (Determinate Nix 3.6.2) 2.29.0`) and follows
+ * CppNix's CLI, so the `nix` column decides it.
+ *
+ * Lix (2.90 "Vanilla Ice Cream", 2024-07) forked from CppNix 2.18 (Lix 2.90 release announcement),
+ * so everything CppNix had by 2.18 holds from Lix 2.90. The 2.19 changes are not in Lix: its
+ * `path-info --json` is still the array (reported for "current Lix" in NixOS/nix#13413, 2025-07),
+ * and no Lix release note adopts 2.19's `flake update INPUT… --flake` interface, so Ternix keeps
+ * 2.18's `flake lock --update-input`, which every Lix release accepts.
+ */
+export const CAPABILITY_RULES: Readonly<Record<Capability, CapabilityRule>> = {
+  pathInfoJsonObject: {
+    nix: [2, 19],
+    lix: undefined,
+    source: "Nix 2.19 release notes: `nix path-info --json` returns a map keyed by store path",
+  },
+  flakeUpdateInputs: {
+    nix: [2, 19],
+    lix: undefined,
+    source: "Nix 2.19 release notes: `nix flake update` takes input names, `--flake` names the flake",
+  },
+  printOutPaths: { nix: [2, 9], lix: [2, 90], source: "Nix 2.9 release notes, NixOS/nix#6259" },
+  drvOutputSyntax: { nix: [2, 13], lix: [2, 90], source: "Nix 2.13 release notes: `DRV^out` installables" },
+  bareDrvIsDerivation: {
+    nix: [2, 15],
+    lix: [2, 90],
+    source: "Nix 2.15 release notes: a bare `.drv` installable is the derivation itself",
+  },
+  derivationShow: { nix: [2, 15], lix: [2, 90], source: "Nix 2.15 release notes: `nix derivation show`" },
+  installablesFromStdin: {
+    nix: [2, 15],
+    lix: [2, 90],
+    source: "Nix 2.15 release notes: `--stdin` for installables",
+  },
+};
+
+function holds(rule: CapabilityRule, version: NixVersion): boolean {
+  const since = version.implementation === "lix" ? rule.lix : rule.nix;
+  return since !== undefined && atLeast(version, since[0], since[1]);
+}
+
 export function capabilitiesFor(version: NixVersion): NixCapabilities {
-  // Lix forked from CppNix 2.18 and reports its own version (2.90+); treat it as 2.18 for the
-  // CppNix-numbered changes that came after the fork. Lix kept `path-info --json` as an array and still
-  // accepts `flake lock --update-input`, so the conservative choice works on every Lix release.
-  const like = version.implementation === "lix" ? { major: 2, minor: 18 } : version;
-  return {
-    pathInfoJsonObject: atLeast(like, 2, 19),
-    flakeUpdateInputs: atLeast(like, 2, 19),
-    printOutPaths: atLeast(like, 2, 9),
-    drvOutputSyntax: atLeast(like, 2, 13),
-    bareDrvIsDerivation: atLeast(like, 2, 15),
-    derivationShow: atLeast(like, 2, 15),
-    installablesFromStdin: atLeast(like, 2, 15),
-  };
+  const caps = {} as Record<Capability, boolean>;
+  for (const [name, rule] of Object.entries(CAPABILITY_RULES) as [Capability, CapabilityRule][]) {
+    caps[name] = holds(rule, version);
+  }
+  return caps;
 }

@@ -10,7 +10,7 @@ import {
   globalArgs,
   pathInfoArgs,
 } from "./args.js";
-import { capabilitiesFor } from "./capabilities.js";
+import { CAPABILITY_RULES, capabilitiesFor } from "./capabilities.js";
 import { nixString, nixStringList } from "./nix-string.js";
 import {
   absoluteStorePath,
@@ -18,6 +18,7 @@ import {
   parseBuildOutput,
   parseDerivationShow,
   parsePathInfoJson,
+  unmatchedInputWarning,
 } from "./schemas.js";
 import { parseNixVersion, type NixVersion } from "./version.js";
 
@@ -54,31 +55,51 @@ describe("parseNixVersion", () => {
 });
 
 describe("capabilitiesFor", () => {
+  const none = {
+    pathInfoJsonObject: false,
+    flakeUpdateInputs: false,
+    printOutPaths: false,
+    drvOutputSyntax: false,
+    bareDrvIsDerivation: false,
+    derivationShow: false,
+    installablesFromStdin: false,
+  };
+  // Everything CppNix 2.18 had; what Lix (forked from 2.18) has in every release.
+  const like218 = {
+    ...none,
+    printOutPaths: true,
+    drvOutputSyntax: true,
+    bareDrvIsDerivation: true,
+    derivationShow: true,
+    installablesFromStdin: true,
+  };
+  const all = { ...like218, pathInfoJsonObject: true, flakeUpdateInputs: true };
   it.each([
-    [
-      "nix (Nix) 2.8.0",
-      {
-        pathInfoJsonObject: false,
-        flakeUpdateInputs: false,
-        printOutPaths: false,
-        drvOutputSyntax: false,
-        derivationShow: false,
-      },
-    ],
-    ["nix (Nix) 2.9.1", { printOutPaths: true, drvOutputSyntax: false }],
-    ["nix (Nix) 2.13.3", { drvOutputSyntax: true, bareDrvIsDerivation: false, derivationShow: false }],
-    ["nix (Nix) 2.15.0", { bareDrvIsDerivation: true, derivationShow: true, installablesFromStdin: true }],
-    ["nix (Nix) 2.18.5", { pathInfoJsonObject: false, flakeUpdateInputs: false }],
-    ["nix (Nix) 2.19.0", { pathInfoJsonObject: true, flakeUpdateInputs: true }],
-    ["nix (Nix) 2.31.1", { pathInfoJsonObject: true, flakeUpdateInputs: true, derivationShow: true }],
-    ["nix (Determinate Nix 3.6.2) 2.29.0", { pathInfoJsonObject: true, flakeUpdateInputs: true }],
-    // Lix numbers its releases 2.90+ but forked from CppNix 2.18.
-    [
-      "nix (Lix, like Nix) 2.91.1",
-      { pathInfoJsonObject: false, flakeUpdateInputs: false, drvOutputSyntax: true, derivationShow: true },
-    ],
+    ["nix (Nix) 2.8.0", none],
+    ["nix (Nix) 2.9.1", { ...none, printOutPaths: true }],
+    ["nix (Nix) 2.13.3", { ...none, printOutPaths: true, drvOutputSyntax: true }],
+    ["nix (Nix) 2.15.0", like218],
+    ["nix (Nix) 2.18.9", like218],
+    ["nix (Nix) 2.19.0", all],
+    ["nix (Nix) 2.24.15", all],
+    ["nix (Nix) 2.28.4", all],
+    ["nix (Nix) 2.31.0", all],
+    ["nix (Nix) 2.31.2pre20250901_abcdef", all],
+    // Determinate Nix prints the CppNix version it is built on; that decides.
+    ["nix (Determinate Nix 3.0.0) 2.26.3", all],
+    ["nix (Determinate Nix 3.6.2) 2.29.0", all],
+    ["nix (Determinate Nix 3.11.1) 2.31.1", all],
+    // Lix numbers its releases 2.90+ but forked from CppNix 2.18: 2.19's changes are not in it.
+    ["nix (Lix, like Nix) 2.90.0", like218],
+    ["nix (Lix, like Nix) 2.91.1", like218],
+    ["nix (Lix, like Nix) 2.92.3", like218],
+    ["nix (Lix, like Nix) 2.93.0-devpre20250501", like218],
   ] as const)("%s", (text, expected) => {
-    expect(capabilitiesFor(v(text))).toMatchObject(expected);
+    expect(capabilitiesFor(v(text))).toEqual(expected);
+  });
+
+  it("every rule names its source", () => {
+    for (const rule of Object.values(CAPABILITY_RULES)) expect(rule.source).toMatch(/Nix 2\.\d+/);
   });
 });
 
@@ -109,7 +130,8 @@ describe("argument builders", () => {
 
   it.each([
     [old, [], ["flake", "update", "/f"]],
-    [current, [], ["flake", "update", "/f"]],
+    // 2.19+: a positional argument is an input name, so the flake goes in --flake even with no inputs.
+    [current, [], ["flake", "update", "--flake", "/f"]],
     [old, ["nixpkgs"], ["flake", "lock", "/f", "--update-input", "nixpkgs"]],
     [
       old,
@@ -154,30 +176,37 @@ describe("argument builders", () => {
 });
 
 describe("output parsers", () => {
-  it("reads the 2.8 path-info array, including invalid paths", () => {
-    const infos = parsePathInfoJson(testdata("path-info-2.8.json"));
-    expect(infos).toEqual([
-      expect.objectContaining({
-        path: "/nix/store/r66mxzhcias4zcf5mfrdlgc05a5d3hrp-hello-1.0",
+  // Recorded from both binaries (testdata/README.md): the same two paths, one of them invalid.
+  it.each(["2.8", "2.24"])("reads the %s path-info document, including invalid paths", (version) => {
+    expect(parsePathInfoJson(testdata(`path-info-${version}.json`))).toEqual([
+      {
+        path: "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x",
+        narSize: 0,
+        references: [],
+        valid: false,
+      },
+      {
+        path: "/nix/store/nkzqzp6i27d71q2bga78lv59aw9ajxf2-ternix-rec-hello-1.0",
         narSize: 120,
         references: [],
         valid: true,
-      }),
-      expect.objectContaining({ path: "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x", valid: false }),
+        closureSize: 120,
+        deriver: "/nix/store/w4lg51z9v1p947f3shmhv3jh4sgx5hmj-ternix-rec-hello-1.0.drv",
+        registrationTime: 1796410529,
+      },
     ]);
   });
 
-  it("reads the 2.19+ path-info object keyed by path", () => {
-    const infos = parsePathInfoJson(testdata("path-info-2.24.json"));
-    expect(infos).toEqual([
-      expect.objectContaining({
-        path: "/nix/store/r66mxzhcias4zcf5mfrdlgc05a5d3hrp-hello-1.0",
-        narSize: 120,
-        references: ["/nix/store/r66mxzhcias4zcf5mfrdlgc05a5d3hrp-hello-1.0"],
-        valid: true,
-      }),
-      expect.objectContaining({ path: "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x", valid: false }),
-    ]);
+  it("reads the same closure from 2.8's array and 2.24's object (path-info --recursive)", () => {
+    const byPath = (version: string) =>
+      new Map(parsePathInfoJson(testdata(`path-info-recursive-${version}.json`)).map((i) => [i.path, i]));
+    const old = byPath("2.8");
+    const current = byPath("2.24");
+    expect(old.size).toBe(12);
+    expect([...current.keys()].sort()).toEqual([...old.keys()].sort());
+    for (const [path, info] of old) expect(current.get(path)).toEqual(info);
+    const curl = old.get("/nix/store/1psfs3slk8gknjixmihkjpk1f30xdr5b-curl-8.11.0");
+    expect(curl?.references).toContain("/nix/store/4lw7zca7pcjlqlny9p7nzvjiaz9iii1l-glibc-2.40-36");
   });
 
   it("makes store-dir-less paths absolute", () => {
@@ -256,5 +285,70 @@ describe("evalJsonArgs", () => {
       "--read-only",
       "/f#x",
     ]);
+  });
+});
+
+describe("recorded `nix build` output of 2.8 and 2.24", () => {
+  const hello = "/nix/store/nkzqzp6i27d71q2bga78lv59aw9ajxf2-ternix-rec-hello-1.0";
+  const helloDrv = "/nix/store/w4lg51z9v1p947f3shmhv3jh4sgx5hmj-ternix-rec-hello-1.0.drv";
+  const two = {
+    drvPath: "/nix/store/pk755dv2dkgbwc7i0l5m45ks9dncw6dg-ternix-rec-two-1.0.drv",
+    outputs: {
+      dev: "/nix/store/2mn1kbl70xb8pvnihgzl83qxzz754p7x-ternix-rec-two-1.0-dev",
+      out: "/nix/store/n7yx4s13gg5jsf34yw80blii4wcwnskj-ternix-rec-two-1.0",
+    },
+  };
+
+  it.each(["2.8", "2.24"])("%s: an installable that is already a store path", (version) => {
+    // 2.8: [{"path": P}]; 2.24: ["P"].
+    expect(parseBuildOutput(testdata(`build-json-store-path-${version}.json`))).toEqual([
+      { drvPath: undefined, outputs: { out: hello } },
+    ]);
+  });
+
+  it("a bare .drv: its outputs on 2.8, the derivation file itself on 2.24 (Nix 2.15)", () => {
+    expect(parseBuildOutput(testdata("build-json-bare-drv-2.8.json"))).toEqual([
+      { drvPath: helloDrv, outputs: { out: hello } },
+    ]);
+    expect(parseBuildOutput(testdata("build-json-bare-drv-2.24.json"))).toEqual([
+      { drvPath: undefined, outputs: { out: helloDrv } },
+    ]);
+  });
+
+  it("all outputs of a derivation: bare .drv on 2.8, DRV^* on 2.24, the same document", () => {
+    expect(parseBuildOutput(testdata("build-json-drv-all-outputs-2.8.json"))).toEqual([two]);
+    expect(parseBuildOutput(testdata("build-json-drv-all-outputs-2.24.json"))).toEqual([two]);
+  });
+
+  it("--print-out-paths (2.9+): one line per output", () => {
+    expect(parseBuildOutput(testdata("build-print-out-paths-2.24.txt"))).toEqual([
+      { outputs: { out: two.outputs.dev } },
+      { outputs: { out: two.outputs.out } },
+    ]);
+  });
+
+  it.each(["2.8", "2.24"])("the recorded `nix --version` of %s parses", (version) => {
+    expect(parseNixVersion(testdata(`version-${version}.txt`))).toMatchObject({
+      implementation: "nix",
+      implementationVersion: version === "2.8" ? "2.8.0" : "2.24.15",
+    });
+  });
+});
+
+describe("unmatchedInputWarning", () => {
+  it("2.8: --update-input naming no input", () => {
+    expect(unmatchedInputWarning(testdata("flake-update-unknown-input-2.8.stderr"))).toBe(
+      "warning: the flag '--update-input nosuch' does not match any input",
+    );
+  });
+
+  it("2.24: the flake path passed where 2.19+ expects input names", () => {
+    expect(unmatchedInputWarning(testdata("flake-update-path-as-input-2.24.stderr"))).toBe(
+      "warning: 'tmp/nix224-rec/top' does not match any input of this flake",
+    );
+  });
+
+  it("2.24: a successful (deprecated) --update-input has none", () => {
+    expect(unmatchedInputWarning(testdata("flake-lock-update-input-2.24.stderr"))).toBeUndefined();
   });
 });

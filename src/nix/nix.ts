@@ -18,7 +18,13 @@ import {
   type NixGlobalOptions,
 } from "./args.js";
 import { capabilitiesFor, type NixCapabilities } from "./capabilities.js";
-import { parseBuildOutput, parsePathInfoJson, type BuildResult, type StorePathInfo } from "./schemas.js";
+import {
+  parseBuildOutput,
+  parsePathInfoJson,
+  unmatchedInputWarning,
+  type BuildResult,
+  type StorePathInfo,
+} from "./schemas.js";
 import { atLeast, formatNixVersion, MINIMUM_NIX, parseNixVersion, type NixVersion } from "./version.js";
 
 export const INSTALL_HINT =
@@ -138,7 +144,25 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     call,
     check,
     async flakeUpdate(flakeRef, inputs, cwd) {
-      await check(`updating the flake inputs failed`, flakeUpdateArgs(caps, flakeRef, inputs), { cwd });
+      const result = await check(
+        `updating the flake inputs failed`,
+        flakeUpdateArgs(caps, flakeRef, inputs),
+        {
+          cwd,
+        },
+      );
+      const unmatched = unmatchedInputWarning(result.stderr);
+      if (unmatched !== undefined) {
+        throw new NixError(
+          `updating the flake inputs failed: ${unmatched.replace(/^warning:\s*/, "")}`,
+          result.argv,
+          result.exitCode,
+          result.stderr,
+          {
+            hint: `Nix ignored an input name, so nothing was updated; this Nix (${formatNixVersion(version)}) may take other arguments than Ternix passed. Please report it with \`nix --version\`.`,
+          },
+        );
+      }
     },
     async flakeLock(flakeRef, cwd) {
       await check(`locking the flake failed`, flakeLockArgs(flakeRef), { cwd });

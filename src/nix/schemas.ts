@@ -112,8 +112,11 @@ function stringRecord(value: unknown, what: string, key: string): Record<string,
 }
 
 /**
- * `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]` for derivations; an installable that is
- * already a store path comes back as `{ path }`. Also reads `--print-out-paths` lines.
+ * `nix build --json`: `[{ drvPath, outputs: { out: PATH } }]` for derivations. An installable that is
+ * already a store path (an output, or a bare `.drv` from 2.15 on) comes back as `{ "path": PATH }` up
+ * to 2.18 and as the bare string `"PATH"` later (DerivedPath::Opaque's JSON became the store path
+ * itself; recorded from 2.8.0 and 2.24.15 in testdata/build-json-*). Also reads `--print-out-paths`
+ * lines.
  */
 export function parseBuildOutput(text: string): BuildResult[] {
   const what = "nix build --json";
@@ -123,7 +126,8 @@ export function parseBuildOutput(text: string): BuildResult[] {
   const data = parseJson(trimmed, what);
   if (!Array.isArray(data)) throw new NixOutputError(what, "not an array");
   return data.map((entry, i) => {
-    if (!isObject(entry)) throw new NixOutputError(what, `entry ${i} is not an object`);
+    if (typeof entry === "string") return { drvPath: undefined, outputs: { out: entry } };
+    if (!isObject(entry)) throw new NixOutputError(what, `entry ${i} is neither a path nor an object`);
     const drvPath = optionalString(entry, "drvPath", what);
     const path = optionalString(entry, "path", what);
     const outputs =
@@ -157,4 +161,17 @@ export function parseDerivationShow(
     result.set(absoluteStorePath(drv), { name, outputs });
   }
   return result;
+}
+
+/**
+ * Nix warns, exits 0 and leaves the lock as it was when an input name matches nothing: 2.8 for
+ * `--update-input X` ("the flag '--update-input X' does not match any input"), 2.19+ for a positional
+ * name ("'X' does not match any input of this flake"). Ternix checks names first, so this only fires
+ * when its command line is wrong for the installed Nix; the update must fail rather than look empty.
+ */
+export function unmatchedInputWarning(stderr: string): string | undefined {
+  return stderr
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => /^warning: .* does not match any input\b/.test(line));
 }

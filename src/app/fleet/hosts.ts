@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { InputError, NixError } from "../../errors.js";
 import { evalJsonArgs, nixStoreRequisitesArgs } from "../../nix/args.js";
+import { evalErrorLine, parseBuildFailures } from "../../nix/messages.js";
 import { nixStringList } from "../../nix/nix-string.js";
 import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
@@ -246,28 +247,6 @@ export async function evalToplevelsReusing(
   return result;
 }
 
-/** The first `error:` line of Nix's stderr, for one-line reports. */
-export function evalErrorLine(stderr: string): string {
-  const lines = stderr.split("\n");
-  const index = lines.findIndex((l) => /^\s*error:/.test(l));
-  if (index < 0)
-    return (
-      lines
-        .filter((l) => l.trim())
-        .slice(-1)[0]
-        ?.trim() ?? "evaluation failed"
-    );
-  const first = (lines[index] as string).replace(/^\s*error:\s*/, "").trim();
-  if (first !== "") return first;
-  // Newer Nix prints the message on the following lines after a bare `error:`.
-  return (
-    lines
-      .slice(index + 1)
-      .find((l) => l.trim() && !l.trim().startsWith("…"))
-      ?.trim() ?? "evaluation failed"
-  );
-}
-
 export interface BuildOptions {
   /** Directory for the GC roots that keep the results alive during the run. */
   rootDir: string;
@@ -343,34 +322,4 @@ export async function buildToplevels(
     options.onEvent?.({ type: "host", host: e.host, state: "failed", side: options.side, detail: error });
   }
   return result;
-}
-
-export interface BuildFailure {
-  drvPath: string;
-  header: string;
-  log: string[];
-}
-
-/**
- * Failed derivations and their log tails from `nix build` stderr. Recorded forms:
- *   Nix 2.8–2.23: `error: builder for '/nix/store/…drv' failed with exit code 1;` then `last N log lines:` and `> …` lines
- *   Nix 2.24+:    `error: Cannot build '/nix/store/…drv'.` then `Reason: builder failed…` and `Last N log lines:`
- */
-export function parseBuildFailures(stderr: string): BuildFailure[] {
-  const failures: BuildFailure[] = [];
-  let current: BuildFailure | undefined;
-  for (const line of stderr.split("\n")) {
-    const start = /error:\s+(?:builder for|Cannot build) '([^']+\.drv)'/.exec(line);
-    if (start) {
-      current = { drvPath: start[1] as string, header: line.trim(), log: [] };
-      failures.push(current);
-      continue;
-    }
-    if (current) {
-      const log = /^\s*> ?(.*)$/.exec(line);
-      if (log) current.log.push(log[1] as string);
-      else if (/^\S/.test(line)) current = undefined;
-    }
-  }
-  return failures;
 }

@@ -13,7 +13,8 @@ import type { Nix } from "../../nix/nix.js";
 import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../../system/host.js";
 import type { Effects } from "../effects.js";
 import { locateFlake, type FlakeLocation } from "../flake.js";
-import { evalErrorLine, flakeAttr } from "../fleet/hosts.js";
+import { evalErrorLine } from "../../nix/messages.js";
+import { flakeAttr } from "../fleet/hosts.js";
 
 export const SYSTEM_FLAKE_DIR = "/etc/nixos";
 

@@ -1,0 +1,68 @@
+/**
+ * Readers of the error texts Nix prints on stderr, for one-line reports and per-host log tails. Pure;
+ * each form is unit-tested from recorded stderr (testdata/README.md).
+ */
+
+/**
+ * The message of Nix's evaluation or build error, for one-line reports. Recorded forms:
+ *   Nix 2.8:   `error: MESSAGE` on the first line, then the position.
+ *   Nix 2.13+: a bare `error:` line, the trace (`… while evaluating …`, `at FILE:LINE:COL:`, source
+ *              lines), then the cause as the last, indented `error: MESSAGE` (2.13 release notes:
+ *              "Error traces have been reworked"; recorded from 2.24.15).
+ */
+export function evalErrorLine(stderr: string): string {
+  const lines = stderr.split("\n");
+  const errors = lines
+    .map((line, index) => ({ index, message: /^\s*error:(.*)$/.exec(line)?.[1]?.trim() }))
+    .filter((e): e is { index: number; message: string } => e.message !== undefined);
+  const first = errors[0];
+  if (first === undefined) {
+    return (
+      lines
+        .filter((l) => l.trim())
+        .slice(-1)[0]
+        ?.trim() ?? "evaluation failed"
+    );
+  }
+  if (first.message !== "") return first.message;
+  const cause = errors.slice(1).find((e) => e.message !== "");
+  if (cause !== undefined) return cause.message;
+  return (
+    lines
+      .slice(first.index + 1)
+      .find((l) => l.trim() && !l.trim().startsWith("…"))
+      ?.trim() ?? "evaluation failed"
+  );
+}
+
+export interface BuildFailure {
+  drvPath: string;
+  header: string;
+  log: string[];
+}
+
+/**
+ * Failed derivations and their log tails from `nix build` stderr. Forms:
+ *   Nix 2.8–2.24 (recorded): `error: builder for '/nix/store/…drv' failed with exit code 1;` then
+ *              `last N log lines:` and `> …` lines.
+ *   Later (NixOS/nix#13169, 2025; quoted in NixOS/nix#13509): `error: Cannot build '/nix/store/…drv'.`
+ *              then `Reason: builder failed…` and `Last N log lines:` with the same `> …` lines.
+ */
+export function parseBuildFailures(stderr: string): BuildFailure[] {
+  const failures: BuildFailure[] = [];
+  let current: BuildFailure | undefined;
+  for (const line of stderr.split("\n")) {
+    const start = /error:\s+(?:builder for|Cannot build) '([^']+\.drv)'/.exec(line);
+    if (start) {
+      current = { drvPath: start[1] as string, header: line.trim(), log: [] };
+      failures.push(current);
+      continue;
+    }
+    if (current) {
+      const log = /^\s*> ?(.*)$/.exec(line);
+      if (log) current.log.push(log[1] as string);
+      else if (/^\S/.test(line)) current = undefined;
+    }
+  }
+  return failures;
+}
