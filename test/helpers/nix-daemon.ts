@@ -8,7 +8,9 @@ import { run } from "../../src/proc/run.js";
 import { NIX_FLAGS, nixTestEnv } from "./nix-env.js";
 
 /** Nix reads NIX_DAEMON_SOCKET_PATH in the client and the daemon alike. */
-export const DAEMON_SOCKET = process.env["NIX_DAEMON_SOCKET_PATH"] ?? "/nix/var/nix/daemon-socket/socket";
+export function daemonSocket(env: NodeJS.ProcessEnv): string {
+  return env["NIX_DAEMON_SOCKET_PATH"] ?? "/nix/var/nix/daemon-socket/socket";
+}
 const START_TIMEOUT_MS = 30_000;
 
 export interface NixDaemon {
@@ -19,13 +21,15 @@ export interface NixDaemon {
 }
 
 export async function ensureNixDaemon(env: NodeJS.ProcessEnv = nixTestEnv()): Promise<NixDaemon> {
-  if (await socketAccepts(DAEMON_SOCKET)) {
+  const socket = daemonSocket(env);
+  if (await socketAccepts(socket)) {
     if (!(await storePings(env))) {
-      throw new Error(`a nix-daemon listens on ${DAEMON_SOCKET} but \`nix store ping\` fails`);
+      throw new Error(`a nix-daemon listens on ${socket} but \`nix store ping\` fails`);
     }
     return { startedPid: undefined, stop: () => Promise.resolve() };
   }
-  // Detached in its own process group, so stop() can end it and anything it forked.
+  // Detached in its own process group, so stop() can end it and anything it forked. The `nix-daemon`
+  // found on env's PATH: the Nix under test (TERNIX_TEST_NIX) when one is selected.
   const child = spawn("nix-daemon", [], { detached: true, stdio: "ignore", env: daemonEnv(env) });
   child.unref();
   const pid = child.pid;
@@ -34,7 +38,7 @@ export async function ensureNixDaemon(env: NodeJS.ProcessEnv = nixTestEnv()): Pr
   while (!(await storePings(env))) {
     if (Date.now() > deadline) {
       kill(pid);
-      throw new Error(`nix-daemon did not answer on ${DAEMON_SOCKET} within ${START_TIMEOUT_MS / 1000}s`);
+      throw new Error(`nix-daemon did not answer on ${socket} within ${START_TIMEOUT_MS / 1000}s`);
     }
     await sleep(200);
   }

@@ -3,6 +3,7 @@
  * no flake registry download, flakes enabled, and a git identity that works on a fresh machine.
  * Pass `nixTestEnv()` to every spawned process (the built CLI included).
  */
+import { delimiter, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Put before every `nix` subcommand: Nix 2.8 has flakes behind experimental flags. */
@@ -34,6 +35,25 @@ const LEAKS = [
   "TERNIX_FIXTURE_CURRENT_SYSTEM",
 ];
 
+/**
+ * `TERNIX_TEST_NIX=DIR`: run the integration tests (and the CLI they start) with the Nix whose `nix`,
+ * `nix-store`, `nix-env` and `nix-daemon` are in DIR, e.g. `../shared/nix-2.24/bin`. Unset: the `nix`
+ * on PATH. Global setup gives such a Nix a nix-daemon of its own (see global-setup.ts).
+ */
+export const TEST_NIX_VARIABLE = "TERNIX_TEST_NIX";
+
+/** The absolute directory TERNIX_TEST_NIX names, if any. */
+export function testNixDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = env[TEST_NIX_VARIABLE];
+  return dir === undefined || dir === "" ? undefined : resolve(dir);
+}
+
+/** PATH with the selected Nix's directory first (once, however often this is applied). */
+function pathWithTestNix(path: string | undefined, dir: string): string {
+  const rest = (path ?? "").split(delimiter).filter((p) => p !== "" && p !== dir);
+  return [dir, ...rest].join(delimiter);
+}
+
 /** Only the variables the tests set (global setup copies these into process.env). */
 export function nixTestVariables(): Record<string, string> {
   const gitConfig: [string, string][] = [
@@ -61,6 +81,8 @@ export function nixTestVariables(): Record<string, string> {
     vars[`GIT_CONFIG_KEY_${i}`] = key;
     vars[`GIT_CONFIG_VALUE_${i}`] = value;
   });
+  const nixDir = testNixDir();
+  if (nixDir !== undefined) vars["PATH"] = pathWithTestNix(process.env["PATH"], nixDir);
   return vars;
 }
 

@@ -14,6 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { GitError, NixError, tail } from "../../src/errors.js";
+import { drvInstallable, flakeUpdateArgs } from "../../src/nix/args.js";
+import { capabilitiesFor, type NixCapabilities } from "../../src/nix/capabilities.js";
+import { detectNixVersion } from "../../src/nix/nix.js";
+import { parseBuildOutput } from "../../src/nix/schemas.js";
 import { run, type RunResult } from "../../src/proc/run.js";
 import {
   isRevisionName,
@@ -246,20 +250,26 @@ export async function setFleetNixpkgsBranch(
 }
 
 /**
- * `nix flake update` (all inputs) or `nix flake lock --update-input X` for the given inputs, in the
- * fleet. Commits flake.lock when `commit: true`.
+ * `nix flake update` of all inputs or of the given ones, in the fleet, with the command line the Nix
+ * under test takes (Ternix's own argument builder). Commits flake.lock when `commit: true`.
  */
 export async function updateFleetLock(
   world: World,
   options: { inputs?: readonly string[]; commit?: boolean } = {},
 ): Promise<void> {
-  const args = options.inputs
-    ? ["flake", "lock", ...options.inputs.flatMap((input) => ["--update-input", input])]
-    : ["flake", "update"];
+  const args = flakeUpdateArgs(await testNixCapabilities(), world.fleetDir, options.inputs ?? []);
   await nixOrThrow(world, args, { cwd: world.fleetDir });
   if (options.commit) {
     await commitAll(world, world.fleetDir, "flake.lock: update", fleetDate(stateOf(world)));
   }
+}
+
+let capabilities: Promise<NixCapabilities> | undefined;
+
+/** What the Nix the tests run (TERNIX_TEST_NIX or PATH) can do: one `nix --version` per worker. */
+export function testNixCapabilities(): Promise<NixCapabilities> {
+  capabilities ??= detectNixVersion(run, nixTestEnv()).then(capabilitiesFor);
+  return capabilities;
 }
 
 /** `<fleet>#nixosConfigurations.<name>.config.system.build.toplevel` (names with `"` cannot be written). */
@@ -294,9 +304,10 @@ export async function toplevelDrvPaths(
 /** Build the hosts' toplevels in one `nix build`; returns host name -> toplevel store path. */
 export async function buildHosts(world: World, hosts: readonly string[]): Promise<Record<string, string>> {
   const drvPaths = await toplevelDrvPaths(world, hosts);
-  const result = await nixOrThrow(world, ["build", "--no-link", "--json", ...Object.values(drvPaths)]);
-  const built = JSON.parse(result.stdout) as { drvPath: string; outputs: { out: string } }[];
-  const byDrv = new Map(built.map((b) => [b.drvPath, b.outputs.out]));
+  const caps = await testNixCapabilities();
+  const installables = Object.values(drvPaths).map((drv) => drvInstallable(caps, drv));
+  const result = await nixOrThrow(world, ["build", "--no-link", "--json", ...installables]);
+  const byDrv = new Map(parseBuildOutput(result.stdout).map((b) => [b.drvPath, b.outputs["out"]]));
   const out: Record<string, string> = {};
   for (const [host, drv] of Object.entries(drvPaths)) {
     const path = byDrv.get(drv);

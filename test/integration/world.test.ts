@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parsePathInfoJson } from "../../src/nix/schemas.js";
 import { run } from "../../src/proc/run.js";
 import { generateFleet, type GeneratedFleet } from "../fixtures/generate-fleet.js";
 import {
@@ -65,7 +66,7 @@ async function closure(world: World, path: string): Promise<string[]> {
 
 async function references(world: World, path: string): Promise<string[]> {
   const result = await nixOrThrow(world, ["path-info", "--json", path]);
-  const [info] = JSON.parse(result.stdout) as { references: string[] }[];
+  const [info] = parsePathInfoJson(result.stdout);
   return (info?.references ?? []).map(storeName);
 }
 
