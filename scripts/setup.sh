@@ -12,6 +12,15 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_apt+=(nodejs npm)
 fi
+# The Nix 2.24 build the tests also run against (scripts/test.sh) links Debian's libraries; install the
+# ones it lists (../shared/nix-2.24/README.md) when that folder exists and they are missing.
+modern_nix="${TERNIX_TEST_NIX_2_24:-$(cd .. && pwd)/shared/nix-2.24/bin}"
+if [ -e "$modern_nix/nix" ]; then
+  for pkg in libgc1 libgit2-1.5 libsqlite3-0 libcurl4 libseccomp2 libsodium23 libbrotli1 libarchive13 \
+    libboost-context1.74.0 libcpuid16 libreadline8 liblowdown1; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
+  done
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing ${need_apt[*]} and not root" >&2
