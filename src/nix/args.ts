@@ -22,8 +22,8 @@ export function globalArgs(global: NixGlobalOptions): string[] {
  * Nix 2.19 (release notes: "The interface for creating and updating lock files has been overhauled")
  * made the positional arguments of `nix flake update` input names and moved the flake to `--flake`:
  * a flake path passed positionally is read as an input name, warned about ("does not match any input
- * of this flake") and nothing is updated. Before 2.19 (and on Lix) the flake is positional and single
- * inputs go through `nix flake lock --update-input`, deprecated from 2.19 on.
+ * of this flake") and nothing is updated. Lix took the same change in 2.90. Before 2.19 the flake is
+ * positional and single inputs go through `nix flake lock --update-input`, deprecated from 2.19 on.
  */
 export function flakeUpdateArgs(
   caps: NixCapabilities,

@@ -44,10 +44,10 @@ interface CapabilityRule {
  * CppNix's CLI, so the `nix` column decides it.
  *
  * Lix (2.90 "Vanilla Ice Cream", 2024-07) forked from CppNix 2.18 (Lix 2.90 release announcement),
- * so everything CppNix had by 2.18 holds from Lix 2.90. The 2.19 changes are not in Lix: its
- * `path-info --json` is still the array (reported for "current Lix" in NixOS/nix#13413, 2025-07),
- * and no Lix release note adopts 2.19's `flake update INPUT… --flake` interface, so Ternix keeps
- * 2.18's `flake lock --update-input`, which every Lix release accepts.
+ * so everything CppNix had by 2.18 holds from Lix 2.90. Of the 2.19 changes, Lix 2.90 took the
+ * `nix flake update` overhaul (its release notes, "Breaking Changes": NixOS/nix#8817, `--flake` and
+ * input names) but not the `path-info --json` object: Lix still prints the array (reported for
+ * "current Lix" in NixOS/nix#13413, 2025-07).
  */
 export const CAPABILITY_RULES: Readonly<Record<Capability, CapabilityRule>> = {
   pathInfoJsonObject: {
@@ -57,8 +57,9 @@ export const CAPABILITY_RULES: Readonly<Record<Capability, CapabilityRule>> = {
   },
   flakeUpdateInputs: {
     nix: [2, 19],
-    lix: undefined,
-    source: "Nix 2.19 release notes: `nix flake update` takes input names, `--flake` names the flake",
+    lix: [2, 90],
+    source:
+      "Nix 2.19 and Lix 2.90 release notes (NixOS/nix#8817): `nix flake update` takes input names, `--flake` names the flake",
   },
   printOutPaths: { nix: [2, 9], lix: [2, 90], source: "Nix 2.9 release notes, NixOS/nix#6259" },
   drvOutputSyntax: { nix: [2, 13], lix: [2, 90], source: "Nix 2.13 release notes: `DRV^out` installables" },

@@ -64,7 +64,7 @@ describe("capabilitiesFor", () => {
     derivationShow: false,
     installablesFromStdin: false,
   };
-  // Everything CppNix 2.18 had; what Lix (forked from 2.18) has in every release.
+  // Everything CppNix 2.18 had.
   const like218 = {
     ...none,
     printOutPaths: true,
@@ -74,6 +74,7 @@ describe("capabilitiesFor", () => {
     installablesFromStdin: true,
   };
   const all = { ...like218, pathInfoJsonObject: true, flakeUpdateInputs: true };
+  const lix = { ...like218, flakeUpdateInputs: true };
   it.each([
     ["nix (Nix) 2.8.0", none],
     ["nix (Nix) 2.9.1", { ...none, printOutPaths: true }],
@@ -89,11 +90,12 @@ describe("capabilitiesFor", () => {
     ["nix (Determinate Nix 3.0.0) 2.26.3", all],
     ["nix (Determinate Nix 3.6.2) 2.29.0", all],
     ["nix (Determinate Nix 3.11.1) 2.31.1", all],
-    // Lix numbers its releases 2.90+ but forked from CppNix 2.18: 2.19's changes are not in it.
-    ["nix (Lix, like Nix) 2.90.0", like218],
-    ["nix (Lix, like Nix) 2.91.1", like218],
-    ["nix (Lix, like Nix) 2.92.3", like218],
-    ["nix (Lix, like Nix) 2.93.0-devpre20250501", like218],
+    // Lix numbers its releases 2.90+ but forked from CppNix 2.18; 2.90 took 2.19's `flake update`
+    // interface, not its `path-info --json` object.
+    ["nix (Lix, like Nix) 2.90.0", lix],
+    ["nix (Lix, like Nix) 2.91.1", lix],
+    ["nix (Lix, like Nix) 2.92.3", lix],
+    ["nix (Lix, like Nix) 2.93.0-devpre20250501", lix],
   ] as const)("%s", (text, expected) => {
     expect(capabilitiesFor(v(text))).toEqual(expected);
   });
