@@ -82,7 +82,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const daemon = await ensureNixDaemon(nixTestEnv());
   const version = await run("nix", ["--version"], { env: nixTestEnv() });
   process.stderr.write(
-    `Integration tests: ${version.stdout.trim()} (${nixDir ?? "from PATH"}), ` +
+    `Nix for the tests: ${version.stdout.trim()} (${nixDir ?? "from PATH"}), ` +
       `${daemon.startedPid === undefined ? "the running" : "a new"} nix-daemon on ${daemonSocket(process.env)}\n`,
   );
   return async () => {
