@@ -59,7 +59,12 @@ Exit codes:
   1  error
   2  flake.lock did not change
   3  flake.lock changed but no host's closure differs
-  4  the update breaks the build of a host that built before (report still printed)`,
+  4  the update breaks the build of a host that built before (report still printed)
+ 64  usage error (also: --output names a directory or a missing/unwritable directory)
+130  interrupted (no report; flake.lock as it was)
+141  stdout or stderr closed by its reader (stopped and restored, quietly)
+
+Another Ternix run changing the same flake is waited for (--no-wait: fail at once).`,
     )
     .action(
       action(async (options: PlanOptions) => {
