@@ -18,6 +18,8 @@ export const ExitCode = {
   checkFailed: 5,
   usage: 64,
   interrupted: 130,
+  /** stdout or stderr was closed by its reader (`| head`): stopped and restored, quietly (128 + SIGPIPE). */
+  pipeClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -33,9 +33,14 @@ interface CacheFile {
 
 export function closureCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env["TERNIX_NO_CACHE"] === "1") return undefined;
+  return join(userCacheDir(env), "closures");
+}
+
+/** `$XDG_CACHE_HOME/ternix` (default `~/.cache/ternix`): the user's own Ternix files. */
+export function userCacheDir(env: NodeJS.ProcessEnv): string {
   const base =
     env["XDG_CACHE_HOME"] || (env["HOME"] ? join(env["HOME"], ".cache") : join(homedir(), ".cache"));
-  return join(base, "ternix", "closures");
+  return join(base, "ternix");
 }
 
 export function fileClosureCache(dir: string): ClosureCache {

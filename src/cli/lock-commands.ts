@@ -8,6 +8,7 @@ import { compareLinkHosts } from "../config/config.js";
 import { ExitCode } from "../errors.js";
 import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } from "../report/lock.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
+import { lockingFlake, noWaitOption } from "./flake-lock.js";
 
 const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
 const flakeOption = () =>
@@ -84,27 +85,34 @@ export const registerUpdate: RegisterCommand = (program, runtime) => {
     .addOption(flakeOption())
     .option("--dry-run", "compute the new lock in a temporary copy; leave your files untouched")
     .option("--commit", "commit flake.lock with a message listing each input's old → new revision")
+    .addOption(noWaitOption())
     .addOption(json())
     .action(
       action(
         async (
           inputs: string[],
-          options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean },
+          options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean; wait?: boolean },
         ) => {
           const rt = runtime();
           const flake = await locateFlake(options.flake, rt.cwd, rt.git);
           const config = await rt.config(flake.dir);
           const nix = await rt.nix(config);
-          const result = await updateLock(
-            {
-              flake,
-              inputs,
-              dryRun: options.dryRun ?? false,
-              commit: options.commit ?? false,
-              forgeHosts: compareLinkHosts(config),
-            },
-            { nix, git: rt.git, effects: rt.effects },
-          );
+          const dryRun = options.dryRun ?? false;
+          const update = () =>
+            updateLock(
+              {
+                flake,
+                inputs,
+                dryRun,
+                commit: options.commit ?? false,
+                forgeHosts: compareLinkHosts(config),
+              },
+              { nix, git: rt.git, effects: rt.effects },
+            );
+          // A dry run writes nothing of the flake's, so it needs no lock.
+          const result = dryRun
+            ? await update()
+            : await lockingFlake(rt, flake, { command: "update", wait: options.wait }, update);
           if (options.json) {
             rt.output.stdout(
               printJson({

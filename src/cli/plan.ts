@@ -1,11 +1,13 @@
 /** `ternix plan`: the fleet update preview. */
-import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { plan, planExitCodes } from "../app/fleet/plan.js";
+import { plan, planExitCodes, type PlanResult } from "../app/fleet/plan.js";
+import { InputError, UsageError } from "../errors.js";
+import { whyNotWritable, writeFileAtomic } from "../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
+import { lockingFlake, noWaitOption } from "./flake-lock.js";
 import { createProgress } from "./progress.js";
 
 export interface PlanOptions {
@@ -21,6 +23,7 @@ export interface PlanOptions {
   restoreLock?: boolean;
   jobs?: number;
   budget?: number;
+  wait?: boolean;
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -37,6 +40,7 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--output <file>", "write the report to a file instead of stdout")
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
+    .addOption(noWaitOption())
     .option(
       "--jobs <n>",
       "concurrent evaluations per side (default: number of cores)",
@@ -55,41 +59,72 @@ Exit codes:
   1  error
   2  flake.lock did not change
   3  flake.lock changed but no host's closure differs
-  4  the update breaks the build of a host that built before (report still printed)`,
+  4  the update breaks the build of a host that built before (report still printed)
+ 64  usage error (also: --output names a directory or a missing/unwritable directory)
+130  interrupted (no report; flake.lock as it was)
+141  stdout or stderr closed by its reader (stopped and restored, quietly)
+
+Another Ternix run changing the same flake is waited for (--no-wait: fail at once).`,
     )
     .action(
       action(async (options: PlanOptions) => {
         const rt = runtime();
+        // A report file that cannot be written fails now, not after every host was built.
+        const outputPath = options.output === undefined ? undefined : resolve(rt.cwd, options.output);
+        const problem = outputPath === undefined ? undefined : await whyNotWritable(outputPath);
+        if (problem !== undefined) {
+          throw new UsageError(`cannot write the report: ${problem}.`, {
+            hint: "Pass --output a file in an existing, writable directory (or leave it out for stdout).",
+          });
+        }
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const config = await rt.config(flake.dir);
         const nix = await rt.nix(config);
         const progress = createProgress(rt.output);
-        const result = await plan(
-          {
-            flake,
-            config,
-            inputs: options.inputs ?? [],
-            skipUpdate: options.skipUpdate ?? false,
-            hosts: options.hosts,
-            exclude: options.exclude,
-            keepResults: options.keepResults === undefined ? undefined : resolve(rt.cwd, options.keepResults),
-            restoreLock: options.restoreLock ?? false,
-            jobs: options.jobs,
-          },
-          { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) } },
-        ).finally(() => progress.done());
         const format = options.json ? "json" : (options.format ?? "text");
-        const toFile = options.output !== undefined;
-        const report =
+        const render = (result: PlanResult, toFile: boolean) =>
           format === "json"
             ? JSON.stringify(toPlanJson(result), null, 2) + "\n"
             : format === "markdown"
               ? renderPlanMarkdown(result, { budget: options.budget ?? config.plan["body-limit"] })
               : renderPlanText(result, { color: !toFile && rt.output.color });
-        if (options.output !== undefined) {
-          await writeFile(resolve(rt.cwd, options.output), report);
+        const deliver = async (result: PlanResult) => {
+          if (outputPath === undefined) return;
+          try {
+            await writeFileAtomic(outputPath, render(result, true));
+          } catch (error) {
+            // The plan's work is not lost: the report goes to stdout, and plan() puts the lock back.
+            const restored =
+              result.lockState === "updated" ? { ...result, lockState: "restored" as const } : result;
+            rt.output.stdout(render(restored, false));
+            throw new InputError(
+              `writing the report to ${options.output} failed (${(error as NodeJS.ErrnoException).code ?? String(error)}); it was printed to stdout instead.`,
+              {
+                hint: "flake.lock was put back as it was; fix the --output path and run the plan again.",
+                cause: error,
+              },
+            );
+          }
           rt.output.info(`Report written to ${options.output}.`);
-        } else rt.output.stdout(report);
+        };
+        const result = await lockingFlake(rt, flake, { command: "plan", wait: options.wait }, () =>
+          plan(
+            {
+              flake,
+              config,
+              inputs: options.inputs ?? [],
+              skipUpdate: options.skipUpdate ?? false,
+              hosts: options.hosts,
+              exclude: options.exclude,
+              keepResults:
+                options.keepResults === undefined ? undefined : resolve(rt.cwd, options.keepResults),
+              restoreLock: options.restoreLock ?? false,
+              jobs: options.jobs,
+            },
+            { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
+          ).finally(() => progress.done()),
+        );
+        if (outputPath === undefined) rt.output.stdout(render(result, false));
         if (result.lockState === "updated")
           rt.output.info(
             "flake.lock was updated in the working tree (use --restore-lock to keep the old one).",

@@ -6,6 +6,7 @@ import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/fleet/pr.js";
 import { plan } from "../app/fleet/plan.js";
 import { ExitCode } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
+import { lockingFlake, noWaitOption } from "./flake-lock.js";
 import { createProgress } from "./progress.js";
 
 export interface PrOptions {
@@ -26,6 +27,7 @@ export interface PrOptions {
   hosts?: string[];
   exclude?: string;
   jobs?: number;
+  wait?: boolean;
 }
 
 export const registerPr: RegisterCommand = (program, runtime) => {
@@ -71,6 +73,7 @@ export const registerPr: RegisterCommand = (program, runtime) => {
       "open the pull request as a draft while the update breaks a host (config forge.draft-on-break)",
     )
     .option("--no-draft-on-break", "leave the draft state alone even if ternix.toml sets draft-on-break")
+    .addOption(noWaitOption())
     .option("--labels <name...>", "labels for a new pull request (config forge.labels)")
     .option(
       "--dry-run",
@@ -105,40 +108,42 @@ Exit codes:
         const config = await rt.config(flake.dir);
         const progress = createProgress(rt.output);
         const effects = { ...rt.effects, onEvent: progress.onEvent.bind(progress) };
-        const result = await pr(
-          {
-            flake,
-            config,
-            source:
-              options.report === undefined
-                ? {
-                    kind: "plan",
-                    inputs: options.inputs ?? [],
-                    hosts: options.hosts,
-                    exclude: options.exclude,
-                    jobs: options.jobs,
-                  }
-                : { kind: "report", file: resolve(rt.cwd, options.report) },
-            forge: {
-              kind: options.forge,
-              apiUrl: options.apiUrl,
-              serverUrl: options.serverUrl,
-              repository: options.repository,
+        const result = await lockingFlake(rt, flake, { command: "pr", wait: options.wait }, () =>
+          pr(
+            {
+              flake,
+              config,
+              source:
+                options.report === undefined
+                  ? {
+                      kind: "plan",
+                      inputs: options.inputs ?? [],
+                      hosts: options.hosts,
+                      exclude: options.exclude,
+                      jobs: options.jobs,
+                    }
+                  : { kind: "report", file: resolve(rt.cwd, options.report) },
+              forge: {
+                kind: options.forge,
+                apiUrl: options.apiUrl,
+                serverUrl: options.serverUrl,
+                repository: options.repository,
+              },
+              branch: options.branch,
+              base: options.base,
+              remote: options.remote,
+              labels: options.labels,
+              draftOnBreak: options.draftOnBreak,
+              reportDir: options.reportDir === undefined ? undefined : resolve(rt.cwd, options.reportDir),
+              dryRun: options.dryRun ?? false,
             },
-            branch: options.branch,
-            base: options.base,
-            remote: options.remote,
-            labels: options.labels,
-            draftOnBreak: options.draftOnBreak,
-            reportDir: options.reportDir === undefined ? undefined : resolve(rt.cwd, options.reportDir),
-            dryRun: options.dryRun ?? false,
-          },
-          {
-            git: rt.git,
-            effects,
-            fetch: globalThis.fetch,
-            runPlan: async (request) => plan(request, { nix: await rt.nix(config), git: rt.git, effects }),
-          },
+            {
+              git: rt.git,
+              effects,
+              fetch: globalThis.fetch,
+              runPlan: async (request) => plan(request, { nix: await rt.nix(config), git: rt.git, effects }),
+            },
+          ),
         ).finally(() => progress.done());
         report(
           result,

@@ -100,7 +100,11 @@ export async function fetchBranches(
   const privateRef = (i: number) => `refs/ternix/tmp/${id}/${i}`;
   const remove = async () => {
     for (let i = 0; i < branches.length; i++)
-      await ctx.git.call(["-C", ctx.repo, "update-ref", "-d", privateRef(i)], { env: ctx.env });
+      // An undo step: it also runs while an interrupt unwinds the command.
+      await ctx.git.call(["-C", ctx.repo, "update-ref", "-d", privateRef(i)], {
+        env: ctx.env,
+        cleanup: true,
+      });
   };
   try {
     await gitOk(

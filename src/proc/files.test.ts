@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ensureFileContent, pathExists, writeFileAtomic } from "./files.js";
+import { ensureFileContent, pathExists, whyNotWritable, writeFileAtomic } from "./files.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -30,5 +30,17 @@ describe("file helpers", () => {
     expect(await readFile(file, "utf8")).toBe("new");
     await ensureFileContent(join(dir, "missing"), "created");
     expect(await readFile(join(dir, "missing"), "utf8")).toBe("created");
+  });
+
+  it("whyNotWritable accepts a new or existing file in a directory and names what is wrong otherwise", async () => {
+    await mkdir(join(dir, "sub"));
+    await writeFile(join(dir, "file"), "x");
+    expect(await whyNotWritable(join(dir, "new.md"))).toBeUndefined();
+    expect(await whyNotWritable(join(dir, "file"))).toBeUndefined();
+    expect(await whyNotWritable(join(dir, "sub"))).toBe(`${join(dir, "sub")} is a directory`);
+    expect(await whyNotWritable(join(dir, "missing", "r.md"))).toBe(
+      `the directory ${join(dir, "missing")} does not exist`,
+    );
+    expect(await whyNotWritable(join(dir, "file", "r.md"))).toBe(`${join(dir, "file")} is not a directory`);
   });
 });

@@ -11,6 +11,11 @@ export interface RunOptions {
   onStderrLine?: ((line: string) => void) | undefined;
   /** Called with each complete stdout line as it arrives. */
   onStdoutLine?: ((line: string) => void) | undefined;
+  /**
+   * An undo step (delete a temporary ref, restore a file): it may start after an interrupt, when
+   * every other call is refused, and is not counted as interrupted.
+   */
+  cleanup?: boolean | undefined;
 }
 
 export interface RunResult {
@@ -45,10 +50,11 @@ let interruptedBy: NodeJS.Signals | undefined;
 /**
  * Interrupt: send `signal` to every child process started by `run` that is still running, and refuse
  * to start new ones, so a use case that is still unwinding cannot run Nix or git (and write files)
- * after the CLI began restoring them.
+ * after the CLI began restoring them. A child that was running when the interrupt came ends in
+ * RunInterruptedError, never in a result: its failure says nothing about the build or the repository.
  */
 export function interruptChildren(signal: NodeJS.Signals): void {
-  interruptedBy = signal;
+  interruptedBy ??= signal;
   for (const child of active) child.kill(signal);
 }
 
@@ -58,9 +64,16 @@ export class RunInterruptedError extends TernixError {
   }
 }
 
+/** Whether `error` is (or was caused by) an interrupt: callers that tolerate failures must rethrow it. */
+export function isInterruption(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause)
+    if (e instanceof RunInterruptedError) return true;
+  return false;
+}
+
 export const run: Run = (command, args, options = {}) =>
   new Promise((resolve, reject) => {
-    if (interruptedBy !== undefined) {
+    if (interruptedBy !== undefined && !options.cleanup) {
       reject(new RunInterruptedError(interruptedBy));
       return;
     }
@@ -88,6 +101,10 @@ export const run: Run = (command, args, options = {}) =>
       } else reject(error);
     });
     child.on("close", (exitCode, signal) => {
+      if (interruptedBy !== undefined && !options.cleanup) {
+        reject(new RunInterruptedError(interruptedBy));
+        return;
+      }
       resolve({ argv, exitCode, signal, stdout: concat(out), stderr: concat(err) });
     });
   });

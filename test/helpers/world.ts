@@ -48,6 +48,8 @@ export interface HostSpec {
   home?: boolean;
   /** ternix.fixture.evalCost: iterations of a deliberately slow fold at evaluation. */
   evalCost?: number;
+  /** ternix.fixture.buildCost: iterations of a shell loop when the toplevel builds (about 1 s per million). */
+  buildCost?: number;
   /** The host breaks once this nixpkgs revision is in the locked nixpkgs' history. */
   failFrom?: string;
   /** How it breaks: the toplevel fails to build (default) or evaluation throws. */
@@ -496,7 +498,10 @@ async function writeFleet(world: World): Promise<void> {
   const entries: string[] = [];
   await Promise.all(
     state.hosts.map(async (host, index) => {
-      const file = /^[A-Za-z0-9_-]+$/.test(host.name) ? `${host.name}.nix` : `host-${index}.nix`;
+      const file =
+        /^[A-Za-z0-9_-]+$/.test(host.name) && host.name.length <= 200
+          ? `${host.name}.nix`
+          : `host-${index}.nix`;
       await writeFile(join(fleet, "hosts", file), hostModule(host));
       entries[index] =
         `${nixString(host.name)} = mkHost ${nixString(host.system ?? currentSystem())} ./hosts/${file};`;
@@ -530,6 +535,7 @@ function hostModule(host: HostSpec): string {
     lines.push(`environment.systemPackages = [ ${packages.join(" ")} ]${synthetic.join("")};`);
   }
   if (host.evalCost) lines.push(`ternix.fixture.evalCost = ${Math.floor(host.evalCost)};`);
+  if (host.buildCost) lines.push(`ternix.fixture.buildCost = ${Math.floor(host.buildCost)};`);
   if (host.failFrom !== undefined) {
     lines.push(`ternix.fixture.failFrom = ${nixString(host.failFrom)};`);
     lines.push(`ternix.fixture.failKind = ${nixString(host.failKind ?? "build")};`);

@@ -12,6 +12,7 @@ import { evalErrorLine, parseBuildFailures } from "../../nix/messages.js";
 import { nixStringList } from "../../nix/nix-string.js";
 import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
+import { isInterruption } from "../../proc/run.js";
 import type { AppEvent } from "../effects.js";
 
 export type HostEval =
@@ -297,7 +298,11 @@ export async function buildToplevels(
       // nix-store, not `nix path-info`: before Nix 2.15 a bare .drv installable meant its outputs.
       const r = await nix
         .nixStore("querying the host's derivations failed", nixStoreRequisitesArgs([e.drvPath]))
-        .catch(() => undefined);
+        .catch((error: unknown) => {
+          // Without the requisites the failure is blamed less precisely; an interrupt still stops us.
+          if (isInterruption(error)) throw error;
+          return undefined;
+        });
       return new Set((r?.stdout ?? "").split("\n").filter(Boolean));
     }),
   );

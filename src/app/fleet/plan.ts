@@ -3,6 +3,7 @@
  * built (the update runs first, then the old lock is swapped back in), so an unchanged lock costs no
  * build at all; each side is evaluated in a few parallel batches and built in one `nix build`.
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +53,11 @@ export interface PlanDeps {
   nix: Nix;
   git: Git;
   effects: Effects;
+  /**
+   * Hands the finished result over (e.g. writes the report file) while the original lock can still
+   * be put back: if it throws, the lock is restored and the error passes on.
+   */
+  deliver?: ((result: PlanResult) => Promise<void>) | undefined;
 }
 
 export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanResult> {
@@ -196,20 +202,27 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
 
     if (request.keepResults !== undefined) await keepResults(nix, request.keepResults, hosts);
 
-    let lockState: PlanResult["lockState"];
-    if (request.skipUpdate) lockState = "untouched";
-    else if (request.restoreLock) {
-      await restoreOriginal();
-      lockState = "restored";
-    } else lockState = "updated";
-    unregisterRestore();
-
+    const lockState: PlanResult["lockState"] = request.skipUpdate
+      ? "untouched"
+      : request.restoreLock
+        ? "restored"
+        : "updated";
     const outcome: PlanOutcome = hosts.some((h) => h.status === "broken")
       ? "host-broken"
       : hosts.some((h) => h.status === "changed" || h.status === "fixed")
         ? "changed"
         : "no-host-changed";
-    return { ...base, outcome, hosts: orderHosts(hosts), skippedHosts: skipped, lockState };
+    const result: PlanResult = {
+      ...base,
+      outcome,
+      hosts: orderHosts(hosts),
+      skippedHosts: skipped,
+      lockState,
+    };
+    await deps.deliver?.(result);
+    if (lockState !== "updated") await restoreOriginal();
+    unregisterRestore();
+    return result;
   } catch (error) {
     unregisterRestore();
     await restoreOriginal();
@@ -234,8 +247,24 @@ export function orderHosts(hosts: HostPlan[]): HostPlan[] {
   );
 }
 
-/** A file name for a host: anything outside [A-Za-z0-9._-] percent-encoded, no leading dot. */
+/** Longest host part of a file name: with `.before`/`.after` it stays well inside NAME_MAX (255 bytes). */
+const HOST_FILE_NAME_MAX = 200;
+
+/**
+ * A file name for a host: anything outside [A-Za-z0-9._-] percent-encoded, no leading dot. A name
+ * too long for the file system keeps its first part and ends in `~` and a hash of the whole name
+ * (`~` is otherwise encoded, so shortened names never collide with plain ones).
+ */
 export function hostFileName(host: string): string {
+  const encoded = percentEncodeName(host);
+  if (encoded.length <= HOST_FILE_NAME_MAX) return encoded;
+  const hash = createHash("sha256").update(host).digest("hex").slice(0, 16);
+  // Cut before a partial %XX escape.
+  const head = encoded.slice(0, HOST_FILE_NAME_MAX - hash.length - 1).replace(/%[0-9A-F]?$/, "");
+  return `${head}~${hash}`;
+}
+
+function percentEncodeName(host: string): string {
   const encoded = Array.from(new TextEncoder().encode(host))
     .map((byte) => {
       const ch = String.fromCharCode(byte);

@@ -29,16 +29,34 @@ export interface AcquireOptions {
   command: string;
   wait: boolean;
   /** How often a waiting process looks again. */
-  pollMs?: number;
+  pollMs?: number | undefined;
+  /** The same mechanism guards other things (a flake's files): how messages name the lock and its flag. */
+  describe?: LockDescription | undefined;
 }
+
+export interface LockDescription {
+  /** "apply lock" */
+  name: string;
+  /** "changing this system" */
+  activity: string;
+  /** "pass --wait to queue behind it" */
+  waitHint: string;
+}
+
+const APPLY_LOCK: LockDescription = {
+  name: "apply lock",
+  activity: "changing this system",
+  waitHint: "pass --wait to queue behind it",
+};
 
 export class ApplyLockedError extends TernixError {}
 
 export async function acquireApplyLock(
   options: AcquireOptions,
-  deps: { effects: Effects; system: SystemEffects },
+  deps: { effects: Effects; system: Pick<SystemEffects, "pid" | "isPidAlive" | "sleep"> },
 ): Promise<ApplyLock> {
   const { effects, system } = deps;
+  const describe = options.describe ?? APPLY_LOCK;
   const owner: LockOwner = {
     pid: system.pid,
     command: options.command,
@@ -57,14 +75,14 @@ export async function acquireApplyLock(
       effects.onEvent({
         type: "log",
         level: "warn",
-        message: `took over a stale apply lock${holder ? ` of pid ${holder.pid} (${holder.command}, since ${holder.since})` : ""}; that run did not finish.`,
+        message: `took over a stale ${describe.name}${holder ? ` of pid ${holder.pid} (${holder.command}, since ${holder.since})` : ""}; that run did not finish.`,
       });
       continue;
     }
     const who = `pid ${holder.pid} (\`ternix ${holder.command}\`, since ${holder.since})`;
     if (!options.wait) {
-      throw new ApplyLockedError(`another Ternix run is changing this system: ${who}.`, {
-        hint: `Wait for it to finish, or pass --wait to queue behind it. If no such process exists, remove ${options.path}.`,
+      throw new ApplyLockedError(`another Ternix run is ${describe.activity}: ${who}.`, {
+        hint: `Wait for it to finish, or ${describe.waitHint}. If no such process exists, remove ${options.path}.`,
       });
     }
     if (!announced) {
