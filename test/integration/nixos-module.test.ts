@@ -211,6 +211,14 @@ const LOCK_SAMPLE = {
   },
 };
 
+/** The URLs nix/npm-lock.nix must add to LOCK_SAMPLE; the other entries stay as they are. */
+const SAMPLE_URLS = {
+  "node_modules/zod": "https://registry.npmjs.org/zod/-/zod-4.6.7.tgz",
+  "node_modules/@emnapi/core": "https://registry.npmjs.org/@emnapi/core/-/core-2.0.0-beta.2.tgz",
+  "node_modules/a/node_modules/@s/b": "https://registry.npmjs.org/@s/b/-/b-1.0.0.tgz",
+  "node_modules/alias": "https://registry.npmjs.org/real-pkg/-/real-pkg-2.0.0.tgz",
+};
+
 interface CaseResult {
   failed: string[];
   warnings: string[];
@@ -224,8 +232,7 @@ interface CaseResult {
 interface EvalResult {
   cases: Record<string, CaseResult>;
   toml: string;
-  npmLock: { packages: Record<string, Record<string, unknown>> };
-  realLock: { packages: Record<string, Record<string, unknown>> };
+  npmLock: Record<string, { packages: Record<string, { resolved?: string; version?: string }> }>;
   flake: unknown;
 }
 
@@ -447,36 +454,17 @@ describe.skipIf(!present)(title, () => {
   });
 
   it("gives every registry package of the lock its npm tarball URL", () => {
-    const sample = (
-      result.npmLock as unknown as Record<string, { packages: Record<string, Record<string, unknown>> }>
-    ).sample?.packages;
+    const sample = result.npmLock.sample?.packages;
     expect(sample).toEqual({
       ...LOCK_SAMPLE.packages,
-      "node_modules/zod": {
-        ...LOCK_SAMPLE.packages["node_modules/zod"],
-        resolved: "https://registry.npmjs.org/zod/-/zod-4.6.7.tgz",
-      },
-      "node_modules/@emnapi/core": {
-        ...LOCK_SAMPLE.packages["node_modules/@emnapi/core"],
-        resolved: "https://registry.npmjs.org/@emnapi/core/-/core-2.0.0-beta.2.tgz",
-      },
-      "node_modules/a/node_modules/@s/b": {
-        ...LOCK_SAMPLE.packages["node_modules/a/node_modules/@s/b"],
-        resolved: "https://registry.npmjs.org/@s/b/-/b-1.0.0.tgz",
-      },
-      "node_modules/alias": {
-        ...LOCK_SAMPLE.packages["node_modules/alias"],
-        resolved: "https://registry.npmjs.org/real-pkg/-/real-pkg-2.0.0.tgz",
-      },
+      ...Object.fromEntries(
+        Object.entries(SAMPLE_URLS).map(([key, resolved]) => [
+          key,
+          { ...LOCK_SAMPLE.packages[key as keyof typeof LOCK_SAMPLE.packages], resolved },
+        ]),
+      ),
     });
-    const real =
-      (
-        result.npmLock as unknown as Record<
-          string,
-          { packages: Record<string, { resolved?: string; version?: string }> }
-        >
-      ).real?.packages ?? {};
-    const entries = Object.entries(real).filter(([key]) => key !== "");
+    const entries = Object.entries(result.npmLock.real?.packages ?? {}).filter(([key]) => key !== "");
     expect(entries.length).toBeGreaterThan(100);
     for (const [key, entry] of entries)
       expect(entry.resolved, key).toMatch(
