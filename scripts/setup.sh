@@ -9,6 +9,8 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 need_apt=()
 command -v nix >/dev/null 2>&1 || need_apt+=(nix-bin)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# Unpacks ../shared/nixpkgs-eval's nixpkgs tree for the NixOS module test.
+command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_apt+=(nodejs npm)
 fi

@@ -36,11 +36,44 @@ port = 22
     ]);
   });
 
+  it("reads the host config of `ternix upgrade` (docs/upgrade.md)", () => {
+    const config = parseConfig(
+      `
+[upgrade]
+repo = "ssh://git@git.example.org/ops/fleet.git"
+host = "web1"
+allow-reboot = true
+reboot-window = "22:00-04:00"
+require-signed = "/etc/ternix/allowed_signers"
+metrics-file = "/var/lib/node-exporter/ternix.prom"
+[system]
+reboot = ["/run/current-system/sw/bin/systemctl", "reboot"]
+`,
+      "/etc/ternix/ternix.toml",
+    );
+    expect(config.upgrade).toEqual({
+      repo: "ssh://git@git.example.org/ops/fleet.git",
+      branch: "main",
+      "flake-dir": "",
+      host: "web1",
+      operation: "switch",
+      "allow-reboot": true,
+      "reboot-window": "22:00-04:00",
+      "require-signed": "/etc/ternix/allowed_signers",
+      "metrics-file": "/var/lib/node-exporter/ternix.prom",
+    });
+    expect(config.system.reboot).toEqual(["/run/current-system/sw/bin/systemctl", "reboot"]);
+    expect(defaultConfig().system.reboot).toEqual(["systemctl", "reboot"]);
+  });
+
   it.each([
     ["bad TOML", "[hosts", /invalid TOML/],
     ["an unknown key", "[hosts]\ninclud = []", /hosts/],
     ["a wrong type", '[staleness]\nmax-age-days = "x"', /staleness\.max-age-days/],
     ["a bad check", '[[checks]]\ntype = "http"\nurl = "not a url"', /checks\.0\.url/],
+    ["a bad reboot window", '[upgrade]\nreboot-window = "1:00-05:00"', /upgrade\.reboot-window/],
+    ["an unknown operation", '[upgrade]\noperation = "reboot"', /upgrade\.operation/],
+    ["an empty reboot command", "[system]\nreboot = []", /system\.reboot/],
   ])("rejects %s with the key in the message", (_name, text, message) => {
     expect(() => parseConfig(text, "ternix.toml")).toThrow(InputError);
     expect(() => parseConfig(text, "ternix.toml")).toThrow(message);

@@ -90,6 +90,25 @@ export const Config = z.strictObject({
       systemctl: z.string().default("systemctl"),
       /** Activate under systemd-run when it works; `""` always activates directly. */
       "systemd-run": z.string().default("systemd-run"),
+      /** `ternix upgrade` reboots with this argument list (docs/upgrade.md). */
+      reboot: z.array(z.string()).min(1).default(["systemctl", "reboot"]),
+    })
+    .prefault({}),
+  /** `ternix upgrade` on a host (docs/upgrade.md); usually in /etc/ternix/ternix.toml. */
+  upgrade: z
+    .strictObject({
+      repo: z.string().optional(),
+      branch: z.string().default("main"),
+      "flake-dir": z.string().default(""),
+      host: z.string().optional(),
+      operation: z.enum(["switch", "boot", "test"]).default("switch"),
+      "allow-reboot": z.boolean().default(false),
+      "reboot-window": z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "a window like 01:00-05:00")
+        .optional(),
+      "require-signed": z.string().optional(),
+      "metrics-file": z.string().optional(),
     })
     .prefault({}),
   gc: z
