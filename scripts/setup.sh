@@ -9,6 +9,9 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 need_apt=()
 command -v nix >/dev/null 2>&1 || need_apt+=(nix-bin)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# ternix upgrade's tests: promtool checks the metrics file; ssh-keygen signs and verifies commits.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_apt+=(nodejs npm)
 fi

@@ -177,20 +177,34 @@ async function previewAgainstCurrent(
   }
   if (current === built.storePath)
     return { ...base, unchanged: true, diff: undefined, diffNote: "the running system is this system" };
+  return {
+    ...base,
+    unchanged: false,
+    ...(await compareSystems(deps.nix, deps.effects, current, built.storePath)),
+  };
+}
+
+/** The package diff and risk flags from the running system to a new one; a failure is a note, not an error. */
+export async function compareSystems(
+  nix: Nix,
+  effects: Effects,
+  current: string,
+  next: string,
+): Promise<{ diff: ClosureDiff | undefined; diffNote?: string | undefined }> {
   try {
-    const closures = await loadClosures(deps.nix, [current, built.storePath], deps.effects.closureCache);
+    const closures = await loadClosures(nix, [current, next], effects.closureCache);
     const before = closures.get(current);
-    const after = closures.get(built.storePath);
+    const after = closures.get(next);
     if (before === undefined || after === undefined) throw new Error("closure missing");
-    return { ...base, unchanged: false, diff: diffClosures(before, after) };
+    return { diff: diffClosures(before, after) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    deps.effects.onEvent({
+    effects.onEvent({
       type: "log",
       level: "warn",
       message: `could not compare with the running system: ${reason}`,
     });
-    return { ...base, unchanged: false, diff: undefined, diffNote: `comparison failed: ${reason}` };
+    return { diff: undefined, diffNote: `comparison failed: ${reason}` };
   }
 }
 
