@@ -3,7 +3,6 @@ import { Option } from "commander";
 import { checkSpecsFromConfig } from "../app/machine/checks.js";
 import { resolveHostName } from "../app/machine/system-build.js";
 import { realSystemEffects } from "../app/machine/system-effects.js";
-import { systemPaths } from "../app/machine/system-paths.js";
 import { resolveRepo, upgradeStatus, upgradeSystem, type UpgradeReport } from "../app/machine/upgrade.js";
 import { loadConfigFile } from "../config/config.js";
 import { ExitCode, UsageError } from "../errors.js";
@@ -12,7 +11,13 @@ import { parseRebootWindow } from "../system/reboot.js";
 import type { UpgradeResult, UpgradeState } from "../system/state.js";
 import { action, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
-import { addSystemPathOptions, commandLine, waitOption, type SystemPathOptions } from "./system-context.js";
+import {
+  addSystemPathOptions,
+  commandLine,
+  pathsFromOptions,
+  waitOption,
+  type SystemPathOptions,
+} from "./system-context.js";
 
 export const HOST_CONFIG_FILE = "/etc/ternix/ternix.toml";
 
@@ -79,18 +84,7 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
         const rt = runtime();
         const configFile = options.config ?? HOST_CONFIG_FILE;
         const config = await loadConfigFile(configFile, options.config !== undefined);
-        const paths = systemPaths(
-          config,
-          {
-            profile: options.profile,
-            currentSystem: options.currentSystem,
-            bootedSystem: options.bootedSystem,
-            stateDir: options.stateDir,
-            systemctl: options.systemctl,
-            systemdRun: options.systemdRun,
-          },
-          rt.cwd,
-        );
+        const paths = pathsFromOptions(config, options, rt.cwd);
         if (options.status) {
           const state = await upgradeStatus(paths);
           rt.output.stdout(

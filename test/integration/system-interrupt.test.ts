@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/app/machine/profile.js";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";
 import { runCliAndSignal } from "../helpers/signal.js";
-import { createMachine, type Machine } from "./system-support.js";
+import { createMachine, machinePathArgs, type Machine } from "./system-support.js";
 
 let m: Machine;
 beforeAll(async () => {
@@ -24,21 +24,7 @@ afterAll(async () => {
 
 function machineArgs(extra: string[] = []): string[] {
   const p = m.paths;
-  return [
-    "--flake",
-    m.world.fleetDir,
-    "--profile",
-    p.profile,
-    "--current-system",
-    p.currentSystem,
-    "--booted-system",
-    p.bootedSystem,
-    "--state-dir",
-    p.stateDir,
-    "--systemctl",
-    p.systemctl,
-    ...extra,
-  ];
+  return ["--flake", m.world.fleetDir, ...machinePathArgs(p), "--systemctl", p.systemctl, ...extra];
 }
 
 interface StateFile {
