@@ -310,6 +310,7 @@ describe("ternix upgrade", () => {
     expect(await readlink(m.paths.currentSystem)).toBe(running);
     expect(await readProfile(m.paths.profile)).toEqual(profileBefore);
     expect(r.stderr).toContain(`the boot default is unchanged: generation ${profileBefore.current}`);
+    expect((await state()).lastRun).toMatchObject({ result: "error", message: "interrupted by SIGINT" });
     await rm(join(m.world.fleetDir, "ternix.toml"));
   });
 });

@@ -14,7 +14,6 @@ import type { Git } from "../../git/git.js";
 import { gitRevisionFlakeRef } from "../../nix/args.js";
 import type { Nix } from "../../nix/nix.js";
 import { writeFileAtomic } from "../../proc/files.js";
-import { RunInterruptedError } from "../../proc/run.js";
 import { renderUpgradeMetrics } from "../../report/metrics.js";
 import type { CheckReport, CheckResult, CheckSpec } from "../../system/checks.js";
 import {
@@ -122,7 +121,8 @@ export async function upgradeSystem(request: UpgradeRequest, deps: UpgradeDeps):
     const report = await upgradeTo(commit, upgrade, request, deps);
     return report;
   } catch (error) {
-    if (!request.dryRun && !(error instanceof RunInterruptedError)) {
+    // Also an interrupt is a run to report (the engine's restore runs after this, from the cleanup).
+    if (!request.dryRun) {
       const message = error instanceof Error ? error.message : String(error);
       await finish(request, deps, { result: "error", commit, message }).catch(() => undefined);
     }
