@@ -313,4 +313,28 @@ describe("ternix upgrade", () => {
     expect((await state()).lastRun).toMatchObject({ result: "error", message: "interrupted by SIGINT" });
     await rm(join(m.world.fleetDir, "ternix.toml"));
   });
+
+  it("--dry-run builds and shows the diff, activates and records nothing", async () => {
+    const stateBefore = await readFile(join(m.paths.stateDir, "state.json"), "utf8");
+    const logBefore = await switchLog();
+    const r = await upgrade(["--dry-run", "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: "upgrade", result: "upgraded", dryRun: true });
+    expect(r.stderr).toMatch(/upgrade: diff: .*added/);
+    expect(await switchLog()).toEqual(logBefore);
+    expect(await readFile(join(m.paths.stateDir, "state.json"), "utf8")).toBe(stateBefore);
+  });
+
+  it("--operation boot does phase 2 only: the boot default, nothing activated, recorded unchecked", async () => {
+    const running = await readlink(m.paths.currentSystem);
+    const r = await upgrade(["--operation", "boot"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("Checking…");
+    const profile = await readProfile(m.paths.profile);
+    const booted = profile.generations.find((g) => g.number === profile.current)?.storePath ?? "?";
+    expect(booted).not.toBe(running);
+    expect((await switchLog()).at(-1)).toBe(`boot ${booted}`);
+    expect(await readlink(m.paths.currentSystem)).toBe(running);
+    expect((await state()).deployed).toMatchObject({ storePath: booted, checked: false });
+  });
 });
