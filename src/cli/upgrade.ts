@@ -1,4 +1,5 @@
 /** `ternix upgrade [HOST]` and `ternix upgrade --status`: a host converges on the reviewed commit (docs/upgrade.md). */
+import { resolve } from "node:path";
 import { Option } from "commander";
 import { checkSpecsFromConfig } from "../app/machine/checks.js";
 import { resolveHostName } from "../app/machine/system-build.js";
@@ -117,7 +118,7 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
             allowReboot: options.allowReboot ?? u["allow-reboot"],
             rebootWindow: window === undefined ? undefined : parseRebootWindow(window),
             rebootCommand: config.system.reboot,
-            requireSigned: signers === undefined ? undefined : resolveRepo(signers, rt.cwd),
+            requireSigned: signers === undefined ? undefined : resolve(rt.cwd, signers),
             metricsFile: u["metrics-file"],
             dryRun: options.dryRun ?? false,
             retry: options.retry ?? false,
