@@ -11,6 +11,9 @@ command -v nix >/dev/null 2>&1 || need_apt+=(nix-bin)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 # Unpacks ../shared/nixpkgs-eval's nixpkgs tree for the NixOS module test.
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
+# ternix upgrade's tests: promtool checks the metrics file; ssh-keygen signs and verifies commits.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_apt+=(nodejs npm)
 fi

@@ -16,6 +16,10 @@ export const ExitCode = {
   hostBroken: 4,
   /** A check failed: `inputs --check` policy, or health checks after `switch` (rolled back). */
   checkFailed: 5,
+  /** upgrade: the commit was refused (not a fast-forward of the deployed one, or not signed). */
+  refused: 6,
+  /** upgrade: the newest commit is quarantined (its checks failed before); nothing done. */
+  quarantined: 7,
   usage: 64,
   interrupted: 130,
   /** stdout or stderr was closed by its reader (`| head`): stopped and restored, quietly (128 + SIGPIPE). */

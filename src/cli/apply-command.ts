@@ -115,13 +115,11 @@ function outcomeText(result: ApplyResult, s: ReturnType<typeof createStyle>): st
         to?.generation !== undefined
           ? `generation ${to.generation}`
           : (to?.storePath ?? "the previous system");
-      return s.red(
-        `A check failed; rolled back to ${where}.${result.generation !== undefined ? ` Generation ${result.generation} stays in the profile, marked failed.` : ""}`,
-      );
+      return s.red(`A check failed; re-activated ${where}. The profile and the boot default are unchanged.`);
     }
     case "checks-failed":
       return s.red(
-        `A check failed; ${result.preview.host}${gen} was left active (no rollback). \`ternix rollback\` goes back.`,
+        `A check failed; ${result.preview.host} was left active (no rollback), but it is not the boot default: rebooting (or \`ternix rollback --to N\`) goes back.`,
       );
   }
 }
@@ -145,5 +143,6 @@ export const APPLY_EXIT_CODES = `
 Exit codes:
   0  done (for switch: activated and every check passed)
   1  error (nothing changed if the build failed), or you answered no
-  ${ExitCode.checkFailed}  a check failed after activation (rolled back unless --no-rollback)
+  ${ExitCode.checkFailed}  a check failed after activation (the previous system re-activated unless --no-rollback;
+     the profile and the boot default are unchanged either way)
   64 usage error`;

@@ -21,6 +21,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["rollback", async () => (await import("./rollback.js")).registerRollback],
   ["generations", async () => (await import("./generations.js")).registerGenerations],
   ["gc", async () => (await import("./gc.js")).registerGc],
+  ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
 ];

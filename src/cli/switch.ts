@@ -1,4 +1,4 @@
-/** `ternix switch [HOST]`: build, show the diff, add the generation, activate, check, roll back on failure. */
+/** `ternix switch [HOST]`: build, show the diff, activate (test), check, and only then add the generation as the boot default. */
 import { action, type RegisterCommand } from "./command.js";
 import { APPLY_EXIT_CODES, runApply, type ApplyOptions } from "./apply-command.js";
 import { addSystemPathOptions, flakeOption, waitOption } from "./system-context.js";
@@ -7,12 +7,15 @@ export const registerSwitch: RegisterCommand = (program, runtime) => {
   const command = program
     .command("switch")
     .description(
-      "Build, show the diff, make it the running system and the boot default, check it, and roll back if a check fails",
+      "Build, show the diff, activate it and check it; only when the checks pass make it the boot default (a failed check re-activates the previous system)",
     )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
     .option("-y, --yes", "don't ask before switching")
-    .option("--no-rollback", "when a check fails, stay on the new generation (exit code is still 5)")
+    .option(
+      "--no-rollback",
+      "when a check fails, leave the new system active (not the boot default; exit code is still 5)",
+    )
     .option("--commit", "commit flake.lock once the checks passed")
     .addOption(waitOption());
   addSystemPathOptions(command, { systemctl: true, activation: true })

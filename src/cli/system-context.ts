@@ -78,7 +78,12 @@ export async function systemContext(
     if (needFlake || options.flake !== undefined || !(error instanceof InputError)) throw error;
   }
   const config = flake ? await rt.config(flake.dir) : defaultConfig();
-  const paths = systemPaths(
+  return { flake, config, paths: pathsFromOptions(config, options, rt.cwd), system: realSystemEffects() };
+}
+
+/** The system paths: the config's `[system]`, overridden by the path flags. */
+export function pathsFromOptions(config: Config, options: SystemPathOptions, cwd: string): SystemPaths {
+  return systemPaths(
     config,
     {
       profile: options.profile,
@@ -88,9 +93,8 @@ export async function systemContext(
       systemctl: options.systemctl,
       systemdRun: options.systemdRun,
     },
-    rt.cwd,
+    cwd,
   );
-  return { flake, config, paths, system: realSystemEffects() };
 }
 
 /** A yes/no question on the terminal (stderr); anything but y/yes is no. */

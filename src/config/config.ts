@@ -90,25 +90,25 @@ export const Config = z.strictObject({
       systemctl: z.string().default("systemctl"),
       /** Activate under systemd-run when it works; `""` always activates directly. */
       "systemd-run": z.string().default("systemd-run"),
-      /** `ternix upgrade` reboots with this argument list (docs/upgrade.md). */
+      /** How `ternix upgrade --allow-reboot` reboots: an argument list. */
       reboot: z.array(z.string()).min(1).default(["systemctl", "reboot"]),
     })
     .prefault({}),
   /** `ternix upgrade` on a host (docs/upgrade.md); usually in /etc/ternix/ternix.toml. */
   upgrade: z
     .strictObject({
-      repo: z.string().optional(),
-      branch: z.string().default("main"),
+      repo: z.string().min(1).optional(),
+      branch: z.string().min(1).default("main"),
       "flake-dir": z.string().default(""),
-      host: z.string().optional(),
+      host: z.string().min(1).optional(),
       operation: z.enum(["switch", "boot", "test"]).default("switch"),
       "allow-reboot": z.boolean().default(false),
       "reboot-window": z
         .string()
-        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "a window like 01:00-05:00")
+        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "a window like 01:00-05:00 (HH:MM-HH:MM)")
         .optional(),
-      "require-signed": z.string().optional(),
-      "metrics-file": z.string().optional(),
+      "require-signed": z.string().min(1).optional(),
+      "metrics-file": z.string().min(1).optional(),
     })
     .prefault({}),
   gc: z
@@ -158,6 +158,24 @@ export async function loadConfig(flakeDir: string): Promise<Config> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return defaultConfig();
     throw error;
+  }
+  return parseConfig(text, file);
+}
+
+/**
+ * A host config file such as /etc/ternix/ternix.toml (same schema). A missing file is the defaults
+ * unless it was named explicitly (`--config FILE`).
+ */
+export async function loadConfigFile(file: string, explicit: boolean): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && !explicit) return defaultConfig();
+    throw new InputError(`cannot read the config file ${file} (${code ?? String(error)}).`, {
+      hint: "Check the path given to --config (or create the file; docs/upgrade.md shows one).",
+    });
   }
   return parseConfig(text, file);
 }

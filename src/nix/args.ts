@@ -48,16 +48,36 @@ export function flakeLockArgs(flakeRef: string): string[] {
 export function evalJsonArgs(
   installable: string,
   apply?: string,
-  options: { readOnly?: boolean | undefined; noWriteLockFile?: boolean | undefined } = {},
+  options: {
+    readOnly?: boolean | undefined;
+    noWriteLockFile?: boolean | undefined;
+    /** A lock that needs updating is an error (upgrade builds exactly the commit's lock). */
+    noUpdateLockFile?: boolean | undefined;
+  } = {},
 ): string[] {
   const args = ["eval", "--json"];
   if (options.readOnly) args.push("--read-only");
+  if (options.noUpdateLockFile) args.push("--no-update-lock-file");
   // Evaluating a flake whose lock lacks an input locks it in memory and would write flake.lock;
   // Ternix decides what the lock file holds, so its evaluations never write it.
   if (options.noWriteLockFile) args.push("--no-write-lock-file");
   args.push(installable);
   if (apply !== undefined) args.push("--apply", apply);
   return args;
+}
+
+/**
+ * The flake at exactly one commit of a local git repository (`ternix upgrade`'s clone):
+ * `git+file:///clone?ref=BRANCH&rev=SHA[&dir=SUB]`. Path segments are percent-encoded.
+ */
+export function gitRevisionFlakeRef(repo: string, ref: string, rev: string, dir: string): string {
+  requireAbsolute("repository", repo);
+  if (!/^[0-9a-f]{40}$/.test(rev)) throw new Error(`not a full commit id: ${JSON.stringify(rev)}`);
+  const path = repo.split("/").map(encodeURIComponent).join("/");
+  const query = new URLSearchParams({ ref, rev });
+  const sub = dir.replace(/^\/+|\/+$/g, "");
+  if (sub !== "") query.set("dir", sub);
+  return `git+file://${path}?${query.toString()}`;
 }
 
 /**

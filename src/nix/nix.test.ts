@@ -6,6 +6,7 @@ import {
   derivationShowArgs,
   drvInstallable,
   evalJsonArgs,
+  gitRevisionFlakeRef,
   flakeUpdateArgs,
   globalArgs,
   pathInfoArgs,
@@ -278,7 +279,36 @@ describe("malformed Nix output", () => {
   });
 });
 
+describe("gitRevisionFlakeRef", () => {
+  const rev = "0123456789abcdef0123456789abcdef01234567";
+  it.each([
+    [
+      "/var/lib/ternix/upgrade/repo.git",
+      "main",
+      "",
+      `git+file:///var/lib/ternix/upgrade/repo.git?ref=main&rev=${rev}`,
+    ],
+    ["/s/repo", "release/1", "/nixos/", `git+file:///s/repo?ref=release%2F1&rev=${rev}&dir=nixos`],
+    ["/s/a b#c", "main", "x y", `git+file:///s/a%20b%23c?ref=main&rev=${rev}&dir=x+y`],
+  ])("%s %s %s", (repo, ref, dir, expected) => {
+    expect(gitRevisionFlakeRef(repo, ref, rev, dir)).toBe(expected);
+  });
+  it("refuses relative paths and short revisions", () => {
+    expect(() => gitRevisionFlakeRef("repo", "main", rev, "")).toThrow();
+    expect(() => gitRevisionFlakeRef("/repo", "main", "abc", "")).toThrow(/full commit/);
+  });
+});
+
 describe("evalJsonArgs", () => {
+  it("--no-update-lock-file and --no-write-lock-file for locked evaluations", () => {
+    expect(evalJsonArgs("f#x", undefined, { noUpdateLockFile: true, noWriteLockFile: true })).toEqual([
+      "eval",
+      "--json",
+      "--no-update-lock-file",
+      "--no-write-lock-file",
+      "f#x",
+    ]);
+  });
   it("adds --read-only when asked", () => {
     expect(evalJsonArgs("/f#x", "f")).toEqual(["eval", "--json", "/f#x", "--apply", "f"]);
     expect(evalJsonArgs("/f#x", undefined, { readOnly: true })).toEqual([

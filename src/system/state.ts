@@ -46,9 +46,97 @@ export const GenerationRecord = z.looseObject({
 });
 export type GenerationRecord = z.infer<typeof GenerationRecord>;
 
+/**
+ * One activation run of the engine (switch, test, boot, rollback, upgrade), also those that added
+ * no generation: a failed phase 1 leaves the profile alone, an interrupt restores it.
+ * - `known-good`: checks passed, added to the profile and made the boot default.
+ * - `tested`: checks passed, active, boot default unchanged (`test`).
+ * - `boot-default`: made the boot default without activating (unchecked).
+ * - `rolled-back`: a check failed; the previous system was re-activated, profile untouched.
+ * - `checks-failed`: a check failed and the new system was left active (`--no-rollback`, or nothing to go back to).
+ * - `interrupted`: SIGINT/SIGTERM during activation or checks; what `restored` says was put back.
+ */
+export const ActivationOutcome = z.enum([
+  "known-good",
+  "tested",
+  "boot-default",
+  "rolled-back",
+  "checks-failed",
+  "interrupted",
+]);
+export type ActivationOutcome = z.infer<typeof ActivationOutcome>;
+
+export const ActivationRecord = z.looseObject({
+  at: z.string(),
+  /** The front door: switch, test, boot, rollback, upgrade. */
+  command: z.string(),
+  host: z.string().nullable(),
+  storePath: z.string(),
+  outcome: ActivationOutcome,
+  /** The system active afterwards, when known. */
+  active: z.string().nullable(),
+  /** The profile's generation afterwards (the boot default), when there is a profile. */
+  bootGeneration: z.number().int().positive().nullable(),
+  checks: CheckReportSchema.nullable(),
+  /** What happened, in words (e.g. how an interrupt was handled). */
+  detail: z.string().optional(),
+});
+export type ActivationRecord = z.infer<typeof ActivationRecord>;
+
+export const QuarantinedCommit = z.looseObject({
+  commit: z.string(),
+  at: z.string(),
+  reason: z.string(),
+});
+export type QuarantinedCommit = z.infer<typeof QuarantinedCommit>;
+
+export const UpgradeResult = z.enum([
+  "up_to_date",
+  "upgraded",
+  "checks_failed",
+  "refused",
+  "quarantined",
+  "error",
+]);
+export type UpgradeResult = z.infer<typeof UpgradeResult>;
+
+/** What `ternix upgrade` keeps between runs (docs/upgrade.md). */
+export const UpgradeState = z.looseObject({
+  lastRun: z
+    .looseObject({
+      at: z.string(),
+      result: UpgradeResult,
+      commit: z.string().nullable(),
+      message: z.string(),
+    })
+    .nullable(),
+  lastSuccessAt: z.string().nullable(),
+  /** The last commit this host deployed (the base of the fast-forward rule). */
+  deployed: z
+    .looseObject({
+      commit: z.string(),
+      storePath: z.string(),
+      generation: z.number().int().positive().nullable(),
+      at: z.string(),
+      checked: z.boolean(),
+    })
+    .nullable(),
+  quarantined: z.array(QuarantinedCommit),
+  /** Set when the new system needs a reboot that has not happened (no --allow-reboot, outside the window). */
+  rebootPending: z.looseObject({ since: z.string(), storePath: z.string(), reason: z.string() }).nullable(),
+});
+export type UpgradeState = z.infer<typeof UpgradeState>;
+
+export function emptyUpgradeState(): UpgradeState {
+  return { lastRun: null, lastSuccessAt: null, deployed: null, quarantined: [], rebootPending: null };
+}
+
 export const SystemState = z.looseObject({
   schemaVersion: z.literal(STATE_SCHEMA_VERSION),
   generations: z.array(GenerationRecord),
+  /** Newest last; absent in files written before activation runs were recorded. */
+  activations: z.array(ActivationRecord).optional(),
+  upgrade: UpgradeState.optional(),
 });
 export type SystemState = z.infer<typeof SystemState>;
 
@@ -86,6 +174,13 @@ export function withRecord(state: SystemState, record: GenerationRecord): System
   );
   const generations = [...others, record].slice(-MAX_RECORDS);
   return { ...state, generations };
+}
+
+/** Activation records kept; the oldest go first. */
+export const MAX_ACTIVATIONS = 100;
+
+export function withActivation(state: SystemState, record: ActivationRecord): SystemState {
+  return { ...state, activations: [...(state.activations ?? []), record].slice(-MAX_ACTIVATIONS) };
 }
 
 /** The record of a generation; a record for the same number with another store path does not count. */

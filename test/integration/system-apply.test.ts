@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ApplyLockedError } from "../../src/app/machine/apply-lock.js";
 import { listGenerations } from "../../src/app/machine/generations.js";
-import { addGeneration, readProfile } from "../../src/app/machine/profile.js";
+import { addGeneration, readProfile, switchGeneration } from "../../src/app/machine/profile.js";
 import { rollbackSystem } from "../../src/app/machine/rollback.js";
 import { main } from "../../src/cli/main.js";
 import { ExitCode, NixError, UsageError } from "../../src/errors.js";
@@ -83,7 +83,8 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(await readlink(m.paths.profile)).toBe("system-1-link");
     expect(await readlink(`${m.paths.profile}-1-link`)).toBe(built.alpha);
     expect(await readlink(m.paths.currentSystem)).toBe(built.alpha);
-    expect(await lastLines(1)).toEqual([`switch ${built.alpha}`]);
+    // Two phases: active and checked first, then the boot default.
+    expect(await lastLines(2)).toEqual([`test ${built.alpha}`, `boot ${built.alpha}`]);
     expect(result.checks?.results.map((r) => [r.kind, r.status])).toEqual([
       ["activation", "passed"],
       ["systemd", "passed"],
@@ -108,7 +109,7 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(result.preview.diff?.packages.some((p) => p.name === "curl" && p.selectedAfter)).toBe(true);
   });
 
-  it("a failing check rolls back the profile and the activation (CLI, exit code 5)", async () => {
+  it("a failing check re-activates the previous system and leaves the profile alone (CLI, exit code 5)", async () => {
     await writeFile(
       join(m.world.fleetDir, "ternix.toml"),
       '[[checks]]\ntype = "command"\nname = "must fail"\ncommand = ["sh", "-c", "echo nope >&2; exit 3"]\nretries = 0\n',
@@ -117,16 +118,27 @@ describe("ternix switch / rollback / generations on a real profile", () => {
       const { code, stdout } = await cli(["switch", "gamma", "--yes"]);
       expect(code).toBe(ExitCode.checkFailed);
       expect(stdout).toContain("FAIL must fail: exit 3: nope");
-      expect(stdout).toContain("rolled back to generation 2");
+      expect(stdout).toContain("re-activated generation 2");
     } finally {
       await rm(join(m.world.fleetDir, "ternix.toml"));
     }
     const profile = await readProfile(m.paths.profile);
     expect(profile.current).toBe(2);
-    built.gamma = profile.generations.find((g) => g.number === 3)?.storePath ?? "";
+    expect(profile.generations.map((g) => g.number)).toEqual([1, 2]); // never added
+    const [tested, back] = await lastLines(2);
+    built.gamma = tested?.replace(/^test /, "") ?? "";
     expect(built.gamma).toMatch(/nixos-system-gamma-/);
+    expect(back).toBe(`test ${built.beta}`);
     expect(await readlink(m.paths.currentSystem)).toBe(built.beta);
-    expect(await lastLines(2)).toEqual([`switch ${built.gamma}`, `switch ${built.beta}`]);
+    const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as {
+      activations: { outcome: string; storePath: string; active: string; bootGeneration: number }[];
+    };
+    expect(state.activations.at(-1)).toMatchObject({
+      outcome: "rolled-back",
+      storePath: built.gamma,
+      active: built.beta,
+      bootGeneration: 2,
+    });
   });
 
   it("units that newly fail after the switch fail the check", async () => {
@@ -157,7 +169,7 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(result).toMatchObject({ from: 2, to: { number: 1, storePath: built.alpha } });
     expect(await readlink(m.paths.profile)).toBe("system-1-link");
     expect(await readlink(m.paths.currentSystem)).toBe(built.alpha);
-    expect(await lastLines(1)).toEqual([`switch ${built.alpha}`]);
+    expect(await lastLines(2)).toEqual([`test ${built.alpha}`, `boot ${built.alpha}`]);
 
     await expect(
       rollbackSystem({ paths: m.paths, wait: false }, { ...deps, effects: m.effects() }),
@@ -169,6 +181,9 @@ describe("ternix switch / rollback / generations on a real profile", () => {
 
   it("generations lists every generation with current, booted and known-good markers", async () => {
     await symlink(built.beta as string, m.paths.bootedSystem);
+    // A generation Ternix has no record of (gamma never passed its checks, so switch did not add it).
+    await addGeneration(m.nix, m.paths.profile, built.gamma as string);
+    await switchGeneration(m.nix, m.paths.profile, 1);
     const result = await listGenerations({ paths: m.paths, diff: true }, { nix: m.nix });
     expect(
       result.generations.map((g) => [
@@ -182,7 +197,7 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     ).toEqual([
       [1, true, false, true, false, "known-good"],
       [2, false, true, true, true, "known-good"],
-      [3, false, false, false, false, "rolled-back"],
+      [3, false, false, false, false, undefined],
     ]);
     const first = result.generations[0];
     expect(first?.kernelVersion).toBe("6.6.63");
@@ -211,7 +226,7 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     const text = await cli(["generations"]);
     expect(text.stdout).toMatch(/^\s+1 .*current, known good$/m);
     expect(text.stdout).toMatch(/^\s+2 .*booted, newest known good$/m);
-    expect(text.stdout).toMatch(/^\s+3 .*checks failed, rolled back$/m);
+    expect(text.stdout).toMatch(/^\s+3 .*MiB$/m); // no markers: no record
     expect(json.generations[0]?.closureSize).toBe(first?.closureSize);
 
     // --diff: the package diff between consecutive generations. beta selects curl (already in
@@ -294,23 +309,36 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(again.commit).toEqual({ sha: undefined });
   });
 
-  it("an interrupt during the checks puts the profile back and says how to recover", async () => {
+  it("an interrupt during the checks re-activates the previous system; the profile was never touched", async () => {
     const before = await readProfile(m.paths.profile);
+    const running0 = await readlink(m.paths.currentSystem);
     const started = join(m.world.dir, "check-started");
     const effects = m.effects();
     const slow = { ...check(["sh", "-c", `touch '${started}'; sleep 2; exit 1`]), timeoutMs: 5_000 };
     const running = m.apply("switch", "zeta", { checks: [slow], effects });
     await vi.waitFor(() => readFile(started), { timeout: 60_000, interval: 100 });
-    expect((await readProfile(m.paths.profile)).current).toBeGreaterThan(before.current ?? 0);
+    expect(await readProfile(m.paths.profile)).toEqual(before); // phase 1: profile untouched
+    expect(await readlink(m.paths.currentSystem)).not.toBe(running0); // zeta is active
     // What the CLI does on SIGINT: run the cleanup actions (then it exits).
     expect(await effects.cleanup.runAll()).toEqual([]);
-    expect((await readProfile(m.paths.profile)).current).toBe(before.current);
+    expect(await readProfile(m.paths.profile)).toEqual(before);
+    expect(await readlink(m.paths.currentSystem)).toBe(running0);
     expect(m.events).toContainEqual(
       expect.objectContaining({
         level: "warn",
-        message: expect.stringContaining(`ternix rollback --to ${before.current}`) as unknown,
+        message: expect.stringContaining(
+          `the boot default is unchanged: generation ${before.current}; re-activated the previous system ${running0}`,
+        ) as unknown,
       }),
     );
+    const state = JSON.parse(await readFile(join(m.paths.stateDir, "state.json"), "utf8")) as {
+      activations: { outcome: string; active: string; bootGeneration: number }[];
+    };
+    expect(state.activations.at(-1)).toMatchObject({
+      outcome: "interrupted",
+      active: running0,
+      bootGeneration: before.current,
+    });
     await expect(readFile(join(m.paths.stateDir, "apply.lock"))).rejects.toThrow(); // released
     await running; // in the CLI the process would be gone by now; here the check fails and rolls back
   });
@@ -367,7 +395,10 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     const afterRollback = await readProfile(m.paths.profile);
     expect(afterRollback.current).toBe(profileBefore.current);
     const target = afterRollback.generations.find((g) => g.number === afterRollback.current);
-    expect(await lastLines(1)).toEqual([`switch ${target?.storePath ?? "?"}`]);
+    expect(await lastLines(2)).toEqual([
+      `test ${target?.storePath ?? "?"}`,
+      `boot ${target?.storePath ?? "?"}`,
+    ]);
   });
 
   it("a failed switch goes back to the specialisation the machine was running", async () => {
@@ -387,7 +418,7 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(result.outcome).toBe("rolled-back");
     expect(result.rolledBackTo).toEqual({ generation: previous, storePath: special });
     expect((await readProfile(m.paths.profile)).current).toBe(previous);
-    expect(await lastLines(2)).toEqual([`switch ${result.preview.storePath}`, `switch ${special}`]);
+    expect(await lastLines(2)).toEqual([`test ${result.preview.storePath}`, `test ${special}`]);
     expect(await readlink(m.paths.currentSystem)).toBe(special);
   });
 
@@ -415,14 +446,19 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     expect(result.outcome).toBe("switched");
     const script = join(result.preview.storePath, "bin", "switch-to-configuration");
     const calls = (await readFile(log, "utf8")).trim().split("\n");
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(3);
     expect(calls[0]).toMatch(/--unit=ternix-switch-to-configuration-probe --wait -- true$/);
+    const escaped = script.replace(/[.+]/g, "\\$&");
     expect(calls[1]).toMatch(
-      new RegExp(
-        `--pipe .*--unit=ternix-switch-to-configuration --wait -- ${script.replace(/[.+]/g, "\\$&")} switch$`,
-      ),
+      new RegExp(`--pipe .*--unit=ternix-switch-to-configuration --wait -- ${escaped} test$`),
     );
-    expect(await lastLines(1)).toEqual([`switch ${result.preview.storePath}`]);
+    expect(calls[2]).toMatch(
+      new RegExp(`--pipe .*--unit=ternix-switch-to-configuration --wait -- ${escaped} boot$`),
+    );
+    expect(await lastLines(2)).toEqual([
+      `test ${result.preview.storePath}`,
+      `boot ${result.preview.storePath}`,
+    ]);
     expect(await readlink(m.paths.currentSystem)).toBe(result.preview.storePath);
 
     // Where systemd-run cannot start services (a container, a chroot), Ternix says so and activates directly.
@@ -431,8 +467,8 @@ describe("ternix switch / rollback / generations on a real profile", () => {
     await chmod(broken, 0o755);
     const direct = await m.apply("switch", "epsilon", { paths: { ...m.paths, systemdRun: broken } });
     expect(direct.outcome).toBe("switched");
-    expect(await lastLines(1)).toEqual([`switch ${direct.preview.storePath}`]);
-    expect((await readFile(log, "utf8")).trim().split("\n")).toHaveLength(3); // the probe only
+    expect(await lastLines(1)).toEqual([`boot ${direct.preview.storePath}`]);
+    expect((await readFile(log, "utf8")).trim().split("\n")).toHaveLength(4); // the probe only
     expect(m.events).toContainEqual(
       expect.objectContaining({ message: expect.stringContaining("does not work here") as unknown }),
     );

@@ -15,7 +15,7 @@ import { main } from "../../src/cli/main.js";
 import { run } from "../../src/proc/run.js";
 import { withRecord } from "../../src/system/state.js";
 import { buildHosts } from "../helpers/world.js";
-import { createMachine, type Machine } from "./system-support.js";
+import { createMachine, machinePathArgs, type Machine } from "./system-support.js";
 
 const HOSTS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"] as const;
 let m: Machine;
@@ -101,14 +101,7 @@ describe("ternix gc on a real profile", () => {
         "1",
         "--flake",
         m.world.fleetDir,
-        "--profile",
-        p.profile,
-        "--current-system",
-        p.currentSystem,
-        "--booted-system",
-        p.bootedSystem,
-        "--state-dir",
-        p.stateDir,
+        ...machinePathArgs(p),
       ]);
     } finally {
       spy.mockRestore();

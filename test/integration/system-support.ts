@@ -56,6 +56,20 @@ export interface Machine {
   snapshot(): Promise<string>;
 }
 
+/** The path flags that point a CLI run at the machine (profile, links, state dir). */
+export function machinePathArgs(paths: SystemPaths): string[] {
+  return [
+    "--profile",
+    paths.profile,
+    "--current-system",
+    paths.currentSystem,
+    "--booted-system",
+    paths.bootedSystem,
+    "--state-dir",
+    paths.stateDir,
+  ];
+}
+
 export const check = (command: string[]): CheckSpec => ({
   kind: "command",
   name: command.join(" "),

@@ -6,6 +6,7 @@ import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { profileDeleteGenerationsArgs, profileSetArgs, profileSwitchGenerationArgs } from "../../nix/args.js";
 import type { Nix } from "../../nix/nix.js";
+import type { RunOptions } from "../../proc/run.js";
 import {
   currentGenerationOf,
   generationNumberOf,
@@ -74,10 +75,16 @@ export async function addGeneration(nix: Nix, profile: string, storePath: string
   return state.current;
 }
 
-export async function switchGeneration(nix: Nix, profile: string, generation: number): Promise<void> {
+export async function switchGeneration(
+  nix: Nix,
+  profile: string,
+  generation: number,
+  options: RunOptions = {},
+): Promise<void> {
   await nix.nixEnv(
     `switching the profile to generation ${generation} failed`,
     profileSwitchGenerationArgs(profile, generation),
+    options,
   );
 }
 

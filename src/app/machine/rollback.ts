@@ -1,11 +1,17 @@
-/** `ternix rollback [--to N]`: back to the previous (or Nth) generation: profile and activation. */
-import { UsageError } from "../../errors.js";
+/**
+ * `ternix rollback [--to N]`: back to the previous (or Nth) generation through the activation
+ * engine: activated with `test` and checked (failed units) first, then made the profile's current
+ * generation and the boot default.
+ */
+import { ExitCode, TernixError, UsageError } from "../../errors.js";
 import type { Nix } from "../../nix/nix.js";
 import { findGeneration, previousGeneration, type Generation } from "../../system/generations.js";
-import { activate, activationError, requireNixosSystem } from "./activation.js";
+import { requireNixosSystem } from "./activation.js";
+import { localTarget, runActivation } from "./engine.js";
 import { acquireApplyLock } from "./apply-lock.js";
 import type { Effects } from "../effects.js";
-import { readProfile, switchGeneration } from "./profile.js";
+import { readProfile } from "./profile.js";
+import { loadState } from "./state-file.js";
 import type { SystemEffects } from "./system-effects.js";
 import { lockFilePath, requireSystemAccess, type SystemPaths } from "./system-paths.js";
 
@@ -28,6 +34,7 @@ export async function rollbackSystem(
 ): Promise<RollbackResult> {
   const { paths } = request;
   await requireSystemAccess(paths, deps.system, "rollback", request.argv);
+  await loadState(paths);
   const lock = await acquireApplyLock(
     { path: lockFilePath(paths), command: "rollback", wait: request.wait },
     deps,
@@ -62,16 +69,28 @@ export async function rollbackSystem(
     await requireNixosSystem(target.storePath);
     deps.effects.onEvent({
       type: "phase",
-      message: `Switching ${paths.profile} to generation ${target.number}…`,
+      message: `Rolling back ${paths.profile} to generation ${target.number}…`,
     });
-    await switchGeneration(deps.nix, paths.profile, target.number);
-    deps.effects.onEvent({ type: "phase", message: "Activating (switch-to-configuration switch)…" });
-    const activation = await activate(target.storePath, "switch", deps, { systemdRun: paths.systemdRun });
-    if (!activation.ok) {
-      throw activationError(
-        activation,
-        `the profile is on generation ${target.number}, but activating it failed.`,
-        `It is the boot default now; rebooting activates it. Run with --verbose to see switch-to-configuration's output.`,
+    const result = await runActivation(
+      {
+        storePath: target.storePath,
+        operation: "switch",
+        host: null,
+        command: "rollback",
+        checks: [],
+        rollback: true,
+        existingGeneration: target.number,
+      },
+      { target: localTarget(deps.nix, deps.effects.run, paths), effects: deps.effects, system: deps.system },
+    );
+    if (result.outcome !== "switched") {
+      const why = result.checks?.results.find((r) => r.status === "failed");
+      throw new TernixError(
+        `generation ${target.number} failed its checks (${why ? `${why.name}: ${why.detail}` : "see above"}); the running system was re-activated and the profile is unchanged.`,
+        {
+          hint: "Fix what failed, or choose another generation with `ternix rollback --to N`.",
+          exitCode: ExitCode.checkFailed,
+        },
       );
     }
     return { from: profile.current, to: target };

@@ -54,12 +54,24 @@ export function resolveHostName(arg: string | undefined, machineHostName: string
   return check.name;
 }
 
+/**
+ * Where the system comes from: a flake directory (`switch`), or a locked flake reference such as one
+ * commit of a git repository (`upgrade`), evaluated without updating or writing its lock.
+ */
+export type SystemSource = FlakeLocation | { flakeRef: string; cwd: string; label: string };
+
+const sourceLabel = (source: SystemSource) => ("flakeRef" in source ? source.label : source.dir);
+
 /** The toplevel derivation of `host`, without building anything. */
-export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: string): Promise<string> {
-  const result = await nix.call(
-    evalJsonArgs(flakeAttr(flake.dir, "nixosConfigurations"), toplevelLookupExpr(host)),
-    { cwd: flake.dir },
-  );
+export async function evalHostToplevel(nix: Nix, source: SystemSource, host: string): Promise<string> {
+  const args =
+    "flakeRef" in source
+      ? evalJsonArgs(`${source.flakeRef}#nixosConfigurations`, toplevelLookupExpr(host), {
+          noUpdateLockFile: true,
+          noWriteLockFile: true,
+        })
+      : evalJsonArgs(flakeAttr(source.dir, "nixosConfigurations"), toplevelLookupExpr(host));
+  const result = await nix.call(args, { cwd: "flakeRef" in source ? source.cwd : source.dir });
   if (result.exitCode !== 0) {
     throw new NixError(
       `evaluating ${host}'s system failed: ${evalErrorLine(result.stderr)}`,
@@ -75,7 +87,7 @@ export async function evalHostToplevel(nix: Nix, flake: FlakeLocation, host: str
   if (!lookup.found) {
     const names = lookup.names.map((n) => JSON.stringify(n)).join(", ") || "(none)";
     throw new InputError(
-      `the flake in ${flake.dir} has no host ${JSON.stringify(host)} in nixosConfigurations.`,
+      `the flake in ${sourceLabel(source)} has no host ${JSON.stringify(host)} in nixosConfigurations.`,
       {
         hint: `Hosts there: ${names}. Name one as the HOST argument.`,
       },
@@ -96,12 +108,12 @@ export interface BuiltSystem {
 /** Evaluate and build `host`'s toplevel. A failed build throws and changes nothing. */
 export async function buildHostSystem(
   nix: Nix,
-  flake: FlakeLocation,
+  source: SystemSource,
   host: string,
   effects: Effects,
 ): Promise<BuiltSystem> {
   effects.onEvent({ type: "phase", message: `Evaluating ${host}…` });
-  const drvPath = await evalHostToplevel(nix, flake, host);
+  const drvPath = await evalHostToplevel(nix, source, host);
   effects.onEvent({ type: "phase", message: `Building ${host}…` });
   // A GC root for the window between the build and `nix-env --set`; its name never holds the host name.
   const rootDir = await mkdtemp(join(tmpdir(), "ternix-system-"));
