@@ -23,6 +23,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["gc", async () => (await import("./gc.js")).registerGc],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
+  ["completion", async () => (await import("./completion.js")).registerCompletion],
 ];
 
 /** Global options that take a value, so the command name can be found after them. */
