@@ -4,10 +4,12 @@
  * flake.nix and flake.lock itself to check the edit is minimal, only the pin was locked, the flake
  * still evaluates, and that refusals and failures leave both files as they were.
  */
+import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ensureBuiltCli, runCli, snapshotDir, type CliResult } from "../helpers/cli.js";
+import { run } from "../../src/proc/run.js";
+import { CLI_BIN, ensureBuiltCli, runCli, snapshotDir, type CliResult } from "../helpers/cli.js";
 import {
   advanceNixpkgs,
   createWorld,
@@ -122,6 +124,29 @@ describe("ternix pin / unpin", () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^error: locking the flake failed/m);
     expect(result.stderr).toContain("hint:");
+    expect(await snapshotDir(world.fleetDir)).toEqual(snapshot);
+  });
+
+  test("Ctrl-C while locking restores flake.nix and flake.lock (exit 130)", async () => {
+    // A FIFO nobody writes to: Nix blocks reading the "tarball" until it is interrupted.
+    const fifo = join(world.dir, "hang.tar.gz");
+    expect((await run("mkfifo", [fifo])).exitCode).toBe(0);
+    const snapshot = await snapshotDir(world.fleetDir);
+    const nixBefore = await readFleet("flake.nix");
+    const child = spawn(process.execPath, [CLI_BIN, "pin", "hang", "--url", `file://${fifo}`], {
+      cwd: world.fleetDir,
+      env: world.env,
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    for (let i = 0; i < 400 && (await readFleet("flake.nix")) === nixBefore; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await readFleet("flake.nix")).toContain("hang.url");
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stderr).toContain("interrupted by SIGINT");
     expect(await snapshotDir(world.fleetDir)).toEqual(snapshot);
   });
 
