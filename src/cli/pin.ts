@@ -6,13 +6,9 @@ import { ExitCode } from "../errors.js";
 import { PIN_MARKER } from "../lock/flake-nix.js";
 import { renderLockDiffText, toLockDiffJson } from "../report/lock.js";
 import { action, type RegisterCommand } from "./command.js";
+import { flakeOption } from "./lock-commands.js";
 import type { Runtime } from "./runtime.js";
 
-const flakeOption = () =>
-  new Option(
-    "--flake <dir>",
-    "the directory holding flake.nix (default: the current one, or the nearest parent that has one)",
-  );
 const jsonOption = () => new Option("--json", "print JSON (schema: docs/json-schema.md, kind pin)");
 
 function report(rt: Runtime, result: PinResult, kind: "pin" | "unpin", json: boolean | undefined): number {
