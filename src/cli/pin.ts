@@ -6,6 +6,7 @@ import { ExitCode } from "../errors.js";
 import { PIN_MARKER } from "../lock/flake-nix.js";
 import { renderLockDiffText, toLockDiffJson } from "../report/lock.js";
 import { action, type RegisterCommand } from "./command.js";
+import { lockingFlake, noWaitOption } from "./flake-lock.js";
 import { flakeOption } from "./lock-commands.js";
 import type { Runtime } from "./runtime.js";
 
@@ -46,6 +47,7 @@ export const registerPin: RegisterCommand = (program, runtime) => {
     .requiredOption("--url <url>", "its flake reference, e.g. github:NixOS/nixpkgs/nixos-24.05")
     .option("--rev <rev>", "lock this commit (40 hex characters): adds ?rev= to the URL")
     .addOption(flakeOption())
+    .addOption(noWaitOption())
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -57,16 +59,23 @@ locking fails or is interrupted, flake.nix and flake.lock are restored. \`ternix
 they are exempt from the age and branch checks.`,
     )
     .action(
-      action(async (name: string, options: { url: string; rev?: string; flake?: string; json?: boolean }) => {
-        const rt = runtime();
-        const flake = await locateFlake(options.flake, rt.cwd, rt.git);
-        const nix = await rt.nix(await rt.config(flake.dir));
-        const result = await pinInput(
-          { flake, name, url: options.url, rev: options.rev },
-          { nix, git: rt.git, effects: rt.effects },
-        );
-        return report(rt, result, "pin", options.json);
-      }),
+      action(
+        async (
+          name: string,
+          options: { url: string; rev?: string; flake?: string; json?: boolean; wait?: boolean },
+        ) => {
+          const rt = runtime();
+          const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+          const nix = await rt.nix(await rt.config(flake.dir));
+          const result = await lockingFlake(rt, flake, { command: "pin", wait: options.wait }, () =>
+            pinInput(
+              { flake, name, url: options.url, rev: options.rev },
+              { nix, git: rt.git, effects: rt.effects },
+            ),
+          );
+          return report(rt, result, "pin", options.json);
+        },
+      ),
     );
 };
 
@@ -76,13 +85,16 @@ export const registerUnpin: RegisterCommand = (program, runtime) => {
     .description("Remove an input added by `ternix pin` from flake.nix and flake.lock")
     .argument("<input>", "the pinned input's name")
     .addOption(flakeOption())
+    .addOption(noWaitOption())
     .addOption(jsonOption())
     .action(
-      action(async (name: string, options: { flake?: string; json?: boolean }) => {
+      action(async (name: string, options: { flake?: string; json?: boolean; wait?: boolean }) => {
         const rt = runtime();
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const nix = await rt.nix(await rt.config(flake.dir));
-        const result = await unpinInput(flake, name, { nix, git: rt.git, effects: rt.effects });
+        const result = await lockingFlake(rt, flake, { command: "unpin", wait: options.wait }, () =>
+          unpinInput(flake, name, { nix, git: rt.git, effects: rt.effects }),
+        );
         return report(rt, result, "unpin", options.json);
       }),
     );
