@@ -8,6 +8,8 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   // Look before moving, move the lock.
   ["inputs", async () => (await import("./lock-commands.js")).registerInputs],
   ["update", async () => (await import("./lock-commands.js")).registerUpdate],
+  ["pin", async () => (await import("./pin.js")).registerPin],
+  ["unpin", async () => (await import("./pin.js")).registerUnpin],
   ["lock-diff", async () => (await import("./lock-commands.js")).registerLockDiff],
   // Know what changes, review it.
   ["diff", async () => (await import("./diff.js")).registerDiff],
@@ -24,6 +26,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
+  ["completion", async () => (await import("./completion.js")).registerCompletion],
 ];
 
 /** Global options that take a value, so the command name can be found after them. */

@@ -11,7 +11,7 @@ import { action, parseCount, type RegisterCommand } from "./command.js";
 import { lockingFlake, noWaitOption } from "./flake-lock.js";
 
 const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
-const flakeOption = () =>
+export const flakeOption = () =>
   new Option(
     "--flake <dir>",
     "the directory holding flake.nix (default: the current one, or the nearest parent that has one)",

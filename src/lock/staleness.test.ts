@@ -214,6 +214,19 @@ describe("assessInputs", () => {
     expect(policyPassed([])).toBe(true);
   });
 
+  it.each([
+    ["not pinned", [], ["stale", "unsupported-branch", "non-upstream"], false],
+    ["pinned: only the owner check is left", ["nixpkgs"], ["non-upstream"], true],
+  ])("%s", (_name, pinned, kinds, isPin) => {
+    const [v] = assessInputs(
+      inputsOf({ nixpkgs: github("alice", "nixpkgs", "2025-01-01T00:00:00Z", "nixos-23.05") }),
+      { pinned: new Set(pinned) },
+      now,
+    );
+    expect(v?.issues.map((i) => i.kind)).toEqual(kinds);
+    expect(v?.pinned).toBe(isPin);
+  });
+
   it("lists every issue of an input, stale first", () => {
     const [v] = assessInputs(
       inputsOf({ nixpkgs: github("alice", "nixpkgs", "2025-01-01T00:00:00Z", "main") }),

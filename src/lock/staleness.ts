@@ -28,6 +28,11 @@ export interface StalenessPolicy {
    * dependency's own nixpkgs is its authors' choice, and listing each one would bury the real problems.
    */
   checkTransitive: boolean;
+  /**
+   * Direct inputs pinned with `ternix pin` (marked in flake.nix). A pin holds an old revision or
+   * another release on purpose: it skips the age and branch checks, keeps the owner check.
+   */
+  pinned: ReadonlySet<string>;
 }
 
 export const defaultStalenessPolicy: StalenessPolicy = {
@@ -37,6 +42,7 @@ export const defaultStalenessPolicy: StalenessPolicy = {
   nixpkgsLike: isNixpkgsLike,
   maxAgeForAll: false,
   checkTransitive: false,
+  pinned: new Set(),
 };
 
 /** A github/gitlab/git/tarball input whose repository is `nixpkgs`, or any input named `nixpkgs`. */
@@ -82,6 +88,8 @@ export interface InputVerdict {
   nixpkgsLike: boolean;
   /** Whether any policy check applied (false for follows inputs and inputs outside the policy's scope). */
   checked: boolean;
+  /** A pin made with `ternix pin` (see `StalenessPolicy.pinned`). */
+  pinned: boolean;
 }
 
 /**
@@ -104,7 +112,8 @@ export function assessInputs(
     const nixpkgsLike = p.nixpkgsLike(input);
     const inScope = input.follows === undefined && (input.direct || p.checkTransitive);
     const checkNixpkgs = inScope && nixpkgsLike;
-    const checkAge = inScope && (nixpkgsLike || p.maxAgeForAll);
+    const pinned = input.direct && p.pinned.has(input.id);
+    const checkAge = inScope && !pinned && (nixpkgsLike || p.maxAgeForAll);
     const issues: InputIssue[] = [];
 
     if (checkAge && ageDays !== undefined && ageDays > p.maxAgeDays) {
@@ -114,7 +123,7 @@ export function assessInputs(
         maxAgeDays: p.maxAgeDays,
       });
     }
-    if (checkNixpkgs && input.ref !== undefined && !branches.includes(input.ref)) {
+    if (checkNixpkgs && !pinned && input.ref !== undefined && !branches.includes(input.ref)) {
       issues.push({
         kind: "unsupported-branch",
         reason: `branch ${input.ref} is not a supported Nixpkgs branch`,
@@ -139,6 +148,7 @@ export function assessInputs(
       ...(ageDays === undefined ? {} : { ageDays }),
       nixpkgsLike,
       checked: checkAge || checkNixpkgs,
+      pinned,
     };
   });
 }

@@ -84,15 +84,17 @@ function upstreamLine(rows: readonly InputRow[], s: Style): string {
 }
 
 function verdictText(verdict: InputVerdict): string {
-  if (!verdict.checked) return "-";
-  if (verdict.issues.length === 0) return "ok";
-  return verdict.issues.map(issueText).join("; ");
+  const pin = verdict.pinned ? "pinned, " : "";
+  if (!verdict.checked) return verdict.pinned ? "pinned" : "-";
+  if (verdict.issues.length === 0) return `${pin}ok`;
+  return pin + verdict.issues.map(issueText).join("; ");
 }
 
 function styleVerdict(verdict: InputVerdict, s: Style): string {
-  if (!verdict.checked) return s.dim("-");
-  if (verdict.issues.length === 0) return s.green("ok");
-  return verdict.issues.map((i) => issueColor(i.kind, s)(issueText(i))).join("; ");
+  const pin = verdict.pinned ? s.cyan("pinned") : "";
+  if (!verdict.checked) return pin || s.dim("-");
+  if (verdict.issues.length === 0) return (pin && `${pin}, `) + s.green("ok");
+  return (pin && `${pin}, `) + verdict.issues.map((i) => issueColor(i.kind, s)(issueText(i))).join("; ");
 }
 
 function issueText(issue: InputIssue): string {
@@ -416,6 +418,7 @@ export interface InputsJson {
       ageDays: number | null;
       nixpkgsLike: boolean;
       checked: boolean;
+      pinned: boolean;
       upstream: UpstreamJson | null;
     }
   >;
@@ -490,6 +493,7 @@ export function toInputsJson(
       ageDays: v.ageDays ?? null,
       nixpkgsLike: v.nixpkgsLike,
       checked: v.checked,
+      pinned: v.pinned,
       upstream: v.upstream
         ? {
             upToDate: v.upstream.upToDate,

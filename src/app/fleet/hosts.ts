@@ -53,12 +53,14 @@ export function flakeAttr(flakeDir: string, attr: string): string {
 }
 
 /** Names of `nixosConfigurations`, without evaluating any of them. */
-export async function discoverHosts(nix: Nix, flakeDir: string): Promise<string[]> {
+export async function discoverHosts(
+  nix: Nix,
+  flakeDir: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<string[]> {
   const result = await nix.call(
     evalJsonArgs(flakeAttr(flakeDir, "nixosConfigurations"), "builtins.attrNames", { noWriteLockFile: true }),
-    {
-      cwd: flakeDir,
-    },
+    { cwd: flakeDir, signal: options.signal },
   );
   if (result.exitCode !== 0) {
     if (

@@ -1,5 +1,8 @@
 /** `ternix inputs`: every locked input with its age, a staleness verdict, and how far behind it is. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Config } from "../../config/config.js";
+import { pinnedInputs } from "../../lock/flake-nix.js";
 import { diffLocks } from "../../lock/diff.js";
 import { lockInputs } from "../../lock/graph.js";
 import { parseFlakeLock } from "../../lock/parse.js";
@@ -36,7 +39,10 @@ export async function listInputs(
 ): Promise<InputsResult> {
   const lockText = await readLockText(flake);
   const lock = parseFlakeLock(lockText, flake.lockPath);
-  const verdicts: InputRow[] = assessInputs(lockInputs(lock), stalenessPolicy(config), now);
+  // Pins are marked in flake.nix (`# ternix:pin`); a flake.nix Ternix cannot read has none.
+  const flakeNix = await readFile(join(flake.dir, "flake.nix"), "utf8").catch(() => "");
+  const pinned = new Set(pinnedInputs(flakeNix));
+  const verdicts: InputRow[] = assessInputs(lockInputs(lock), { ...stalenessPolicy(config), pinned }, now);
   if (options.upstream !== undefined) {
     const updatedText = await updatedLockInCopy(
       flake,
