@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/app/machine/profile.js";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";
-import { runCliAndSignal } from "../helpers/signal.js";
+import { runCliUntil } from "../helpers/interrupt.js";
 import { createMachine, machinePathArgs, type Machine } from "./system-support.js";
 
 let m: Machine;
@@ -62,17 +62,17 @@ describe("interrupting switch", () => {
         join(m.world.fleetDir, "ternix.toml"),
         '[[checks]]\ntype = "command"\nname = "slow"\ncommand = ["sleep", "20"]\ntimeout = "30s"\nretries = 0\n',
       );
-      const r = await runCliAndSignal(
+      const r = await runCliUntil(
         [
           "switch",
           "beta",
           "--yes",
           ...machineArgs(when === "Checking…" ? ["--no-systemd-run"] : ["--systemd-run", slowRun]),
         ],
-        { cwd: m.world.fleetDir, env: m.env, when, signal },
+        { cwd: m.world.fleetDir, env: m.env, when, then: signal },
       );
-      expect(r.sent, r.stderr).toBe(true);
-      expect(r.code, r.stderr).toBe(exit);
+      expect(r.triggered, r.stderr).toBe(true);
+      expect(r.exitCode, r.stderr).toBe(exit);
       expect(await readProfile(m.paths.profile)).toEqual(profileBefore);
       expect(await readlink(m.paths.currentSystem)).toBe(running);
       expect(r.stderr).toContain(`the boot default is unchanged: generation ${profileBefore.current}`);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/app/machine/profile.js";
 import { run } from "../../src/proc/run.js";
 import { ensureBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
-import { runCliAndSignal } from "../helpers/signal.js";
+import { runCliUntil } from "../helpers/interrupt.js";
 import { advanceNixpkgs, git, setFleetHosts, updateFleetLock } from "../helpers/world.js";
 import { createMachine, type Machine } from "./system-support.js";
 
@@ -299,14 +299,14 @@ describe("ternix upgrade", () => {
     );
     await setFleetHosts(m.world, [{ name: "alpha", packages: ["vim"] }, { name: "beta" }], { commit: false });
     await push("alpha: vim, slow check");
-    const r = await runCliAndSignal(["upgrade", "--config", configFile], {
+    const r = await runCliUntil(["upgrade", "--config", configFile], {
       cwd: m.world.dir,
       env: env(),
       when: "Checking…",
-      signal: "SIGINT",
+      then: "SIGINT",
     });
-    expect(r.sent, r.stderr).toBe(true);
-    expect(r.code, r.stderr).toBe(130);
+    expect(r.triggered, r.stderr).toBe(true);
+    expect(r.exitCode, r.stderr).toBe(130);
     expect(await readlink(m.paths.currentSystem)).toBe(running);
     expect(await readProfile(m.paths.profile)).toEqual(profileBefore);
     expect(r.stderr).toContain(`the boot default is unchanged: generation ${profileBefore.current}`);
