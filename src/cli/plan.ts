@@ -24,6 +24,7 @@ export interface PlanOptions {
   jobs?: number;
   budget?: number;
   wait?: boolean;
+  build?: boolean;
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -41,6 +42,10 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
     .addOption(noWaitOption())
+    .option(
+      "--no-build",
+      "evaluate only: predict each host's package changes from its derivations (a preview: no sizes; docs/plan.md)",
+    )
     .option(
       "--jobs <n>",
       "concurrent evaluations per side (default: number of cores)",
@@ -68,6 +73,10 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
     )
     .action(
       action(async (options: PlanOptions) => {
+        if (options.build === false && options.keepResults !== undefined)
+          throw new UsageError("--keep-results needs built systems; --no-build builds nothing.", {
+            hint: "Drop one of the two options.",
+          });
         const rt = runtime();
         // A report file that cannot be written fails now, not after every host was built.
         const outputPath = options.output === undefined ? undefined : resolve(rt.cwd, options.output);
@@ -120,6 +129,7 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
                 options.keepResults === undefined ? undefined : resolve(rt.cwd, options.keepResults),
               restoreLock: options.restoreLock ?? false,
               jobs: options.jobs,
+              noBuild: options.build === false,
             },
             { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
           ).finally(() => progress.done()),

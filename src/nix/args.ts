@@ -129,9 +129,20 @@ export function pathInfoArgs(paths: readonly string[], options: PathInfoOptions 
   return args;
 }
 
-/** `nix derivation show` (Nix 2.15) replaced `nix show-derivation`. */
-export function derivationShowArgs(caps: NixCapabilities, installables: readonly string[]): string[] {
-  return [...(caps.derivationShow ? ["derivation", "show"] : ["show-derivation"]), ...installables];
+/**
+ * `nix derivation show` (Nix 2.15) replaced `nix show-derivation`; `recursive` prints the whole
+ * derivation closure in the same call (both spell it `--recursive`).
+ */
+export function derivationShowArgs(
+  caps: NixCapabilities,
+  installables: readonly string[],
+  options: { recursive?: boolean } = {},
+): string[] {
+  return [
+    ...(caps.derivationShow ? ["derivation", "show"] : ["show-derivation"]),
+    ...(options.recursive ? ["--recursive"] : []),
+    ...installables,
+  ];
 }
 
 /** Nix's own closure diff, used by benchmarks and cross-checks. */
