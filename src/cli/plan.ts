@@ -25,6 +25,7 @@ export interface PlanOptions {
   budget?: number;
   wait?: boolean;
   build?: boolean;
+  heavyBuildInputs?: number;
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -42,6 +43,11 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
     .addOption(noWaitOption())
+    .option(
+      "--heavy-build-inputs <n>",
+      "a derivation in no binary cache with this many direct inputs is a heavy-build risk (default 50)",
+      parseCount("--heavy-build-inputs", 1),
+    )
     .option(
       "--no-build",
       "evaluate only: predict each host's package changes from its derivations (a preview: no sizes; docs/plan.md)",
@@ -130,6 +136,7 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
               restoreLock: options.restoreLock ?? false,
               jobs: options.jobs,
               noBuild: options.build === false,
+              heavyBuildInputs: options.heavyBuildInputs,
             },
             { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
           ).finally(() => progress.done()),

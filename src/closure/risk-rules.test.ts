@@ -7,6 +7,7 @@ import {
   driverRule,
   firmwareRule,
   glibcRule,
+  heavyBuildRule,
   initrdRule,
   kernelParamsRule,
   kernelRule,
@@ -224,5 +225,51 @@ const table: [string, RiskRule, Case[]][] = [
 describe.each(table)("risk rule %s", (_id, rule, cases) => {
   it.each(cases.map((c, i) => [i, c] as const))("case %i", (_i, c) => {
     expect(run(rule, c)).toEqual(c.titles);
+  });
+});
+
+describe("risk rule heavy-build", () => {
+  const base = diffClosures(
+    fakeClosure({ root: "nixos-system-h-1", packages: [] }),
+    fakeClosure({ root: "nixos-system-h-2", packages: [] }),
+  );
+  const drv = (name: string) => `${fakeStorePath(name)}.drv`;
+  it.each([
+    [
+      [["linux-6.6.64", 20]],
+      ["linux-6.6.64 is not in any binary cache: it will be compiled on this machine"],
+    ],
+    [
+      [["nvidia-x11-550.142-6.6.64", 5]],
+      ["nvidia-x11-550.142-6.6.64 is not in any binary cache: it will be compiled on this machine"],
+    ],
+    [[["my-app-1.0", 80]], ["my-app-1.0 is not in any binary cache: it will be compiled on this machine"]],
+    [
+      [
+        ["my-app-1.0", 10],
+        ["etc", 3],
+      ],
+      [],
+    ],
+    [
+      [
+        ["firefox-133.0", 9],
+        ["gcc-14.2.0", 9],
+      ],
+      [
+        "2 heavy builds are not in any binary cache: firefox-133.0, gcc-14.2.0 will be compiled on this machine",
+      ],
+    ],
+  ] as [[string, number][], string[]][])("%j", (builds, titles) => {
+    const cost = {
+      toBuild: builds.map(([name, inputDrvs]) => ({ drvPath: drv(name), inputDrvs })),
+      fetchPaths: 0,
+      downloadBytes: 0,
+      heavyThreshold: 50,
+    };
+    expect(heavyBuildRule(riskContext({ ...base, cost })).map((f) => f.title)).toEqual(titles);
+  });
+  it("flags nothing without a cost estimate", () => {
+    expect(heavyBuildRule(riskContext(base))).toEqual([]);
   });
 });

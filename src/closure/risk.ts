@@ -19,12 +19,17 @@
  * | glibc            | reboot     | glibc's version changed                                                 |
  * | nix              | caution    | Nix/Lix major or minor version changed, or Nix <-> Lix                  |
  * | nixos-release    | caution    | the NixOS release (e.g. 24.05 -> 24.11) changed                         |
+ * | heavy-build      | caution    | plan: a kernel, GPU driver, browser, toolchain… or any derivation with  |
+ * |                  |            | many inputs is in no binary cache and will be compiled locally          |
  */
 import { parseStorePath } from "./store-name.js";
 import { splitVersion } from "./version.js";
-import type { ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
+import type { BuildCost, ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
 
-export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages">;
+export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages"> & {
+  /** What building the after side costs here (plan only). */
+  cost?: BuildCost | undefined;
+};
 
 export interface RiskAssessment {
   /** Most severe first; flags of equal severity keep rule order. */
@@ -510,6 +515,42 @@ export const nixosReleaseRule: RiskRule = ({ diff }) => {
   ];
 };
 
+/** Packages whose local build takes long (kernels, GPU drivers, browsers, toolchains, office suites). */
+const HEAVY_BUILD_RE =
+  /^(?:nvidia-(?:x11|open)|zfs-kernel|firefox(?:-unwrapped)?|chromium(?:-unwrapped)?|thunderbird(?:-unwrapped)?|librewolf|electron|qtwebengine|webkitgtk|libreoffice|llvm|clang|gcc|rustc|ghc|nodejs|mesa|ceph|tensorflow|pytorch|python\d*[.-]?\d*-?torch)$/;
+
+/** `nix build --dry-run` found heavy derivations that no substituter has: they compile here. */
+export const heavyBuildRule: RiskRule = ({ diff }) => {
+  const cost = diff.cost;
+  if (!cost) return [];
+  // One name per package: a kernel's `-modules` and `-modules-shrunk` are part of the kernel's build.
+  const byPname = new Map<string, string>();
+  for (const b of cost.toBuild) {
+    const name = b.drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
+    const pname = parseStorePath(b.drvPath.replace(/\.drv$/, ""))?.pname ?? name;
+    const heavy = KERNEL_RE.test(pname) || HEAVY_BUILD_RE.test(pname) || b.inputDrvs >= cost.heavyThreshold;
+    const seen = byPname.get(pname);
+    if (heavy && (seen === undefined || name.length < seen.length)) byPname.set(pname, name);
+  }
+  const names = [...byPname.values()].sort();
+  if (names.length === 0) return [];
+  return [
+    {
+      id: "heavy-build",
+      severity: "caution",
+      title:
+        names.length === 1
+          ? `${names[0]} is not in any binary cache: it will be compiled on this machine`
+          : `${names.length} heavy builds are not in any binary cache: ${names.join(", ")} will be compiled on this machine`,
+      reason:
+        "No configured substituter has them, so the build runs here and can take long; push them to a " +
+        "binary cache, or expect the wait.",
+      packages: names,
+      source: "packages",
+    },
+  ];
+};
+
 /** Every rule, in the order flags of equal severity are listed. */
 export const RISK_RULES: readonly RiskRule[] = [
   rebootTriggersRule,
@@ -524,6 +565,7 @@ export const RISK_RULES: readonly RiskRule[] = [
   glibcRule,
   nixRule,
   nixosReleaseRule,
+  heavyBuildRule,
 ];
 
 /** Run the rules over a diff; flags most severe first. */

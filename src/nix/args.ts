@@ -109,6 +109,11 @@ export function buildArgs(installables: readonly string[], options: BuildOptions
   return args;
 }
 
+/** What building would do, without building: stderr lists derivations to build and paths to fetch. */
+export function buildDryRunArgs(installables: readonly string[]): string[] {
+  return ["build", "--dry-run", "--no-link", ...installables];
+}
+
 /** The lighter form used for a single build whose derivation we don't need. */
 export function buildOutPathsArgs(caps: NixCapabilities, installables: readonly string[]): string[] {
   if (!caps.printOutPaths) return buildArgs(installables);

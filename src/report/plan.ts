@@ -2,7 +2,7 @@
  * Renderers for `ternix plan`: text for a terminal, Markdown for a pull request (within a size
  * budget, summary always kept), JSON with a versioned schema. Pure: (model, options) => string.
  */
-import type { ClosureDiff, PackageChange } from "../closure/model.js";
+import type { BuildCost, ClosureDiff, PackageChange } from "../closure/model.js";
 import { describeChange } from "../closure/risk.js";
 import type { HostBuild } from "../app/fleet/hosts.js";
 import { planExitCodes, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
@@ -98,6 +98,16 @@ function buildTimeLine(changes: readonly PackageChange[] | undefined): string | 
   return `Build-time only (not on the host): ${changes.map(describeChange).join("; ")}`;
 }
 
+/** `Build cost: 3 derivations built here, 12 paths downloaded (45.2 MiB).` */
+export function costLine(cost: BuildCost | undefined): string | undefined {
+  if (!cost) return undefined;
+  const n = cost.toBuild.length;
+  return (
+    `Build cost: ${n} derivation${n === 1 ? "" : "s"} built here, ${cost.fetchPaths} path` +
+    `${cost.fetchPaths === 1 ? "" : "s"} downloaded (${formatBytes(cost.downloadBytes)}).`
+  );
+}
+
 function failureOf(build: HostBuild): string | undefined {
   return build.ok ? undefined : `${build.stage === "eval" ? "evaluation" : "build"} failed: ${build.error}`;
 }
@@ -147,6 +157,8 @@ export function renderPlanText(result: PlanResult, options: PlanTextOptions): st
       );
     const buildTime = buildTimeLine(h.buildTimeChanges);
     if (buildTime) lines.push(s.dim(buildTime));
+    const cost = costLine(h.cost);
+    if (cost) lines.push(cost);
     const failed = !h.after.ok ? h.after : !h.before.ok ? h.before : undefined;
     if (failed && !failed.ok) {
       lines.push(s.red(failureOf(failed) ?? ""));
@@ -245,6 +257,7 @@ function mdSections(result: PlanResult): Section[] {
       const body = [
         h.diff ? renderClosureDiffMarkdown(h.diff, { sizes: !isPreview(result) }).trimEnd() : "",
         ...(buildTime ? ["", `_${escapeMarkdown(buildTime)}_`] : []),
+        ...(h.cost ? ["", escapeMarkdown(costLine(h.cost) ?? "")] : []),
       ].join("\n");
       const full = [
         `<details${h.status === "broken" ? " open" : ""}><summary>${summary}</summary>`,
@@ -349,6 +362,13 @@ export function toPlanJson(result: PlanResult) {
       before: buildJson(h.before),
       after: buildJson(h.after),
       diff: h.diff ? toClosureDiffJson(h.diff) : null,
+      cost: h.cost
+        ? {
+            toBuild: h.cost.toBuild.map((b) => b.drvPath),
+            fetchPaths: h.cost.fetchPaths,
+            downloadBytes: h.cost.downloadBytes,
+          }
+        : null,
       buildTimeChanges: (h.buildTimeChanges ?? []).map((p) => ({
         name: p.name,
         kind: p.kind,

@@ -1,5 +1,5 @@
 /** The plan's data model: what `ternix plan` returns and every renderer reads. No effects. */
-import type { ClosureDiff, PackageChange } from "../../closure/model.js";
+import type { BuildCost, ClosureDiff, PackageChange } from "../../closure/model.js";
 import { ExitCode } from "../../errors.js";
 import type { LockDiff } from "../../lock/diff.js";
 import type { HostBuild } from "./hosts.js";
@@ -27,6 +27,8 @@ export interface HostPlan {
    * tools), which the run-time diff leaves out.
    */
   buildTimeChanges?: PackageChange[] | undefined;
+  /** What building the after side cost (asked with `--dry-run` before building). */
+  cost?: BuildCost | undefined;
 }
 
 export type PlanOutcome = "changed" | "lock-unchanged" | "no-host-changed" | "host-broken";

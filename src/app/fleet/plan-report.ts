@@ -197,6 +197,10 @@ export const PlanJson = z.object({
       before: HostBuildJson,
       after: HostBuildJson,
       diff: ClosureDiffJson.nullable(),
+      cost: z
+        .object({ toBuild: z.array(z.string()), fetchPaths: z.number().int(), downloadBytes: z.number() })
+        .nullable()
+        .default(null),
       buildTimeChanges: z
         .array(
           z.object({
@@ -265,6 +269,15 @@ export function planFromJson(json: PlanJson): PlanResult {
         before: hostBuildFromJson(h.host, h.before),
         after: hostBuildFromJson(h.host, h.after),
         diff: h.diff === null ? undefined : closureDiffFromJson(h.diff),
+        cost:
+          h.cost === null
+            ? undefined
+            : {
+                toBuild: h.cost.toBuild.map((drvPath) => ({ drvPath, inputDrvs: 0 })),
+                fetchPaths: h.cost.fetchPaths,
+                downloadBytes: h.cost.downloadBytes,
+                heavyThreshold: 0,
+              },
         buildTimeChanges:
           h.buildTimeChanges.length === 0
             ? undefined

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffClosures } from "../../closure/diff.js";
+import { assessRisks } from "../../closure/risk.js";
 import { compareLinkHosts, type Config } from "../../config/config.js";
 import { InputError } from "../../errors.js";
 import type { Git } from "../../git/git.js";
@@ -26,6 +27,7 @@ import {
   selectHosts,
   type HostBuild,
 } from "./hosts.js";
+import { DEFAULT_HEAVY_BUILD_INPUTS, estimateBuildCosts } from "./plan-cost.js";
 import { previewHosts } from "./plan-preview.js";
 import { checkInputNames } from "./update.js";
 import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
@@ -48,6 +50,8 @@ export interface PlanRequest {
   restoreLock: boolean;
   /** Concurrent evaluations per side (default: cores). */
   jobs?: number | undefined;
+  /** A local build with this many direct inputs is a heavy-build risk (plan-cost.ts). */
+  heavyBuildInputs?: number | undefined;
   /** Evaluate only: diff derivation closures instead of building (plan-preview.ts). */
   noBuild?: boolean | undefined;
 }
@@ -183,6 +187,9 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
       const afterEval = await timed("evalAfter", () =>
         evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }),
       );
+      const costs = await timed("dryRun", () =>
+        estimateBuildCosts(nix, afterEval, request.heavyBuildInputs ?? DEFAULT_HEAVY_BUILD_INPUTS),
+      );
       const after = await timed("buildAfter", () =>
         buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }),
       );
@@ -210,7 +217,15 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
               closures.get(b.toplevel) ?? { root: b.toplevel, paths: [] },
               closures.get(a.toplevel) ?? { root: a.toplevel, paths: [] },
             );
-            return { host, status: "changed", before: b, after: a, diff };
+            const cost = costs.get(host);
+            return {
+              host,
+              status: "changed",
+              before: b,
+              after: a,
+              diff: cost ? { ...diff, ...assessRisks({ ...diff, cost }) } : diff,
+              cost,
+            };
           }
           if (b.ok) return { host, status: "broken", before: b, after: a };
           if (a.ok) return { host, status: "fixed", before: b, after: a };
