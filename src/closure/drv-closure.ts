@@ -102,6 +102,16 @@ function runtimeEdges(d: DerivationNode, graph: DerivationGraph): Edges {
   return { outputs, sources: d.inputSrcs.filter((s) => mentioned.has(hashOf(s))) };
 }
 
+/** The root derivation and its `out` path, when the graph has them. */
+function rootOf(
+  rootDrv: string,
+  graph: DerivationGraph,
+): { root: DerivationNode; rootPath: string } | undefined {
+  const root = graph.get(rootDrv);
+  const rootPath = root?.outputs.out;
+  return root && rootPath !== undefined ? { root, rootPath } : undefined;
+}
+
 /**
  * The predicted run-time closure of `rootDrv`'s `out` output: paths with their predicted references,
  * NAR sizes 0. Undefined when the root is not in the graph.
@@ -110,8 +120,7 @@ export function runtimeClosureFromDerivations(
   rootDrv: string,
   graph: DerivationGraph,
 ): ClosureInput | undefined {
-  const root = graph.get(rootDrv);
-  const rootPath = root?.outputs.out;
+  const { root, rootPath } = rootOf(rootDrv, graph) ?? {};
   if (!root || rootPath === undefined) return undefined;
   const edgeCache = new Map<string, Edges>();
   const edgesOf = (drv: string, node: DerivationNode) => {
@@ -147,8 +156,7 @@ export function buildClosureFromDerivations(
   rootDrv: string,
   graph: DerivationGraph,
 ): ClosureInput | undefined {
-  const root = graph.get(rootDrv);
-  const rootPath = root?.outputs.out;
+  const { root, rootPath } = rootOf(rootDrv, graph) ?? {};
   if (!root || rootPath === undefined) return undefined;
   const seen = new Set<string>([rootDrv]);
   const stack = [rootDrv];
