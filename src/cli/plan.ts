@@ -24,6 +24,8 @@ export interface PlanOptions {
   jobs?: number;
   budget?: number;
   wait?: boolean;
+  build?: boolean;
+  heavyBuildInputs?: number;
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -41,6 +43,15 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--keep-results <dir>", "keep GC roots <dir>/<host>.before and .after")
     .option("--restore-lock", "put the original flake.lock back afterwards")
     .addOption(noWaitOption())
+    .option(
+      "--heavy-build-inputs <n>",
+      "a derivation in no binary cache with this many direct inputs is a heavy-build risk (default 50)",
+      parseCount("--heavy-build-inputs", 1),
+    )
+    .option(
+      "--no-build",
+      "evaluate only: predict each host's package changes from its derivations (a preview: no sizes; docs/plan.md)",
+    )
     .option(
       "--jobs <n>",
       "concurrent evaluations per side (default: number of cores)",
@@ -68,6 +79,10 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
     )
     .action(
       action(async (options: PlanOptions) => {
+        if (options.build === false && options.keepResults !== undefined)
+          throw new UsageError("--keep-results needs built systems; --no-build builds nothing.", {
+            hint: "Drop one of the two options.",
+          });
         const rt = runtime();
         // A report file that cannot be written fails now, not after every host was built.
         const outputPath = options.output === undefined ? undefined : resolve(rt.cwd, options.output);
@@ -120,6 +135,8 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
                 options.keepResults === undefined ? undefined : resolve(rt.cwd, options.keepResults),
               restoreLock: options.restoreLock ?? false,
               jobs: options.jobs,
+              noBuild: options.build === false,
+              heavyBuildInputs: options.heavyBuildInputs,
             },
             { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
           ).finally(() => progress.done()),

@@ -155,3 +155,14 @@ export interface ClosureDiff {
   risks: RiskFlag[];
   needsReboot: boolean;
 }
+
+/** What building a system will cost on this machine (from `nix build --dry-run`), for `plan`. */
+export interface BuildCost {
+  /** Derivations built locally, with their number of direct input derivations. */
+  toBuild: { drvPath: string; inputDrvs: number }[];
+  /** Paths downloaded from the substituters, and the download size. */
+  fetchPaths: number;
+  downloadBytes: number;
+  /** A local build with at least this many direct input derivations counts as heavy. */
+  heavyThreshold: number;
+}

@@ -1,5 +1,7 @@
 /**
- * Risk flags for switching from one closure to another. Facts NixOS records in the toplevel
+ * Risk flags for switching from one closure to another, as a list of small pure rules
+ * ({@link RISK_RULES}, one per row below; a new kind is a new rule with its own table tests in
+ * risk-rules.test.ts). Facts NixOS records in the toplevel
  * (`kernel`, `initrd`, `kernel-params`, `boot.json`, `nixos-version`) win over guesses from package
  * names; names are the fallback when a side has no such facts.
  *
@@ -17,12 +19,17 @@
  * | glibc            | reboot     | glibc's version changed                                                 |
  * | nix              | caution    | Nix/Lix major or minor version changed, or Nix <-> Lix                  |
  * | nixos-release    | caution    | the NixOS release (e.g. 24.05 -> 24.11) changed                         |
+ * | heavy-build      | caution    | plan: a kernel, GPU driver, browser, toolchain… or any derivation with  |
+ * |                  |            | many inputs is in no binary cache and will be compiled locally          |
  */
 import { parseStorePath } from "./store-name.js";
 import { splitVersion } from "./version.js";
-import type { ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
+import type { BuildCost, ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
 
-export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages">;
+export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages"> & {
+  /** What building the after side costs here (plan only). */
+  cost?: BuildCost | undefined;
+};
 
 export interface RiskAssessment {
   /** Most severe first; flags of equal severity keep rule order. */
@@ -187,113 +194,159 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
   return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-export function assessRisks(diff: RiskInput): RiskAssessment {
-  const flags: RiskFlag[] = [];
-  const add = (flag: RiskFlag): void => {
-    flags.push(flag);
-  };
+/** What every rule may read: the changed packages and the facts both sides' toplevels record. */
+export interface RiskContext {
+  diff: RiskInput;
+  /** Packages that are not `unchanged`. */
+  changed: PackageChange[];
+  byName: ReadonlyMap<string, PackageChange>;
+  bootBefore: BootFacts | undefined;
+  bootAfter: BootFacts | undefined;
+  /** Changed kernel packages (`linux`, …). */
+  kernelPackages: PackageChange[];
+  /** Changed initrd packages. */
+  initrdPackages: PackageChange[];
+  /** Every kernel version either side mentions, for telling a driver's own version from its kernel's. */
+  kernelVersions: ReadonlySet<string>;
+}
+
+/** One risk kind: a pure function from the diff to its flags (usually none or one). */
+export type RiskRule = (ctx: RiskContext) => RiskFlag[];
+
+export function riskContext(diff: RiskInput): RiskContext {
   const changed = diff.packages.filter((p) => p.kind !== "unchanged");
-  const byName = new Map(changed.map((p) => [p.name, p]));
-
-  // --- NixOS's own reboot triggers, kernel, initrd, kernel parameters -------------------------
-  const triggersBefore = diff.before.system?.rebootTriggers;
-  const triggersAfter = diff.after.system?.rebootTriggers;
-  if (triggersBefore !== undefined && triggersAfter !== undefined && triggersBefore !== triggersAfter) {
-    add({
-      id: "reboot-triggers",
-      severity: "reboot",
-      title: "Reboot triggers changed",
-      reason: "The new generation's reboot triggers differ from the current one's; reboot to apply it fully.",
-      packages: [],
-      source: "system",
-    });
-  }
-
   const bootBefore = readBootFacts(diff.before.system);
   const bootAfter = readBootFacts(diff.after.system);
-  const kernelPackages = changed.filter((p) => KERNEL_RE.test(p.name));
-  const initrdPackages = changed.filter((p) => INITRD_PNAMES.has(p.name));
   const kernelVersions = new Set<string>();
   for (const v of [versionOfPath(bootBefore?.kernel), versionOfPath(bootAfter?.kernel)]) {
     if (v !== "") kernelVersions.add(v);
   }
   for (const v of [...diff.before.kernelVersions, ...diff.after.kernelVersions])
     if (v !== "") kernelVersions.add(v);
+  return {
+    diff,
+    changed,
+    byName: new Map(changed.map((p) => [p.name, p])),
+    bootBefore,
+    bootAfter,
+    kernelPackages: changed.filter((p) => KERNEL_RE.test(p.name)),
+    initrdPackages: changed.filter((p) => INITRD_PNAMES.has(p.name)),
+    kernelVersions,
+  };
+}
 
-  let kernelChanged = false;
+/** NixOS's own reboot triggers differ. */
+export const rebootTriggersRule: RiskRule = ({ diff }) => {
+  const before = diff.before.system?.rebootTriggers;
+  const after = diff.after.system?.rebootTriggers;
+  if (before === undefined || after === undefined || before === after) return [];
+  return [
+    {
+      id: "reboot-triggers",
+      severity: "reboot",
+      title: "Reboot triggers changed",
+      reason: "The new generation's reboot triggers differ from the current one's; reboot to apply it fully.",
+      packages: [],
+      source: "system",
+    },
+  ];
+};
+
+/** The booted kernel changed (toplevel facts), or a kernel package did (names). */
+export const kernelRule: RiskRule = ({ bootBefore, bootAfter, kernelPackages, initrdPackages }) => {
+  const packages = [...kernelPackages, ...initrdPackages].map((p) => p.name);
   if (bootBefore?.kernel !== undefined && bootAfter?.kernel !== undefined) {
-    if (bootBefore.kernel !== bootAfter.kernel) {
-      kernelChanged = true;
-      const from = versionOfPath(bootBefore.kernel);
-      const to = versionOfPath(bootAfter.kernel);
-      add({
+    if (bootBefore.kernel === bootAfter.kernel) return [];
+    const from = versionOfPath(bootBefore.kernel);
+    const to = versionOfPath(bootAfter.kernel);
+    return [
+      {
         id: "kernel",
         severity: "reboot",
         title: from === to ? `Kernel rebuilt (${to || "unknown version"})` : `Kernel ${from} -> ${to}`,
         reason: KERNEL_REASON,
-        packages: [...kernelPackages, ...initrdPackages].map((p) => p.name),
+        packages,
         source: "system",
-      });
-    }
-  } else if (kernelPackages.length > 0) {
-    kernelChanged = true;
-    add({
+      },
+    ];
+  }
+  if (kernelPackages.length === 0) return [];
+  return [
+    {
       id: "kernel",
       severity: "reboot",
       title: `Kernel: ${kernelPackages.map(describeChange).join("; ")}`,
       reason: KERNEL_REASON,
-      packages: [...kernelPackages, ...initrdPackages].map((p) => p.name),
+      packages,
       source: "packages",
-    });
-  }
+    },
+  ];
+};
 
-  if (!kernelChanged) {
-    if (bootBefore?.initrd !== undefined && bootAfter?.initrd !== undefined) {
-      if (bootBefore.initrd !== bootAfter.initrd) {
-        add({
-          id: "initrd",
-          severity: "reboot",
-          title: "Initrd changed",
-          reason: INITRD_REASON,
-          packages: initrdPackages.map((p) => p.name),
-          source: "system",
-        });
-      }
-    } else if (initrdPackages.length > 0) {
-      add({
+/** The initrd changed while the kernel did not (a kernel change already covers its initrd). */
+export const initrdRule: RiskRule = (ctx) => {
+  if (kernelRule(ctx).length > 0) return [];
+  const { bootBefore, bootAfter, initrdPackages } = ctx;
+  const packages = initrdPackages.map((p) => p.name);
+  if (bootBefore?.initrd !== undefined && bootAfter?.initrd !== undefined) {
+    if (bootBefore.initrd === bootAfter.initrd) return [];
+    return [
+      {
         id: "initrd",
         severity: "reboot",
-        title: `Initrd: ${initrdPackages.map(describeChange).join("; ")}`,
+        title: "Initrd changed",
         reason: INITRD_REASON,
-        packages: initrdPackages.map((p) => p.name),
-        source: "packages",
-      });
-    }
+        packages,
+        source: "system",
+      },
+    ];
   }
+  if (initrdPackages.length === 0) return [];
+  return [
+    {
+      id: "initrd",
+      severity: "reboot",
+      title: `Initrd: ${initrdPackages.map(describeChange).join("; ")}`,
+      reason: INITRD_REASON,
+      packages,
+      source: "packages",
+    },
+  ];
+};
 
-  if (
-    bootBefore?.kernelParams !== undefined &&
-    bootAfter?.kernelParams !== undefined &&
-    !sameList(bootBefore.kernelParams, bootAfter.kernelParams)
-  ) {
-    const beforeSet = new Set(bootBefore.kernelParams);
-    const afterSet = new Set(bootAfter.kernelParams);
-    const added = bootAfter.kernelParams.filter((p) => !beforeSet.has(p)).map((p) => `+${p}`);
-    const removed = bootBefore.kernelParams.filter((p) => !afterSet.has(p)).map((p) => `-${p}`);
-    const delta = [...added, ...removed];
-    add({
+/** Kernel parameters differ (toplevel facts only). */
+export const kernelParamsRule: RiskRule = ({ bootBefore, bootAfter }) => {
+  const before = bootBefore?.kernelParams;
+  const after = bootAfter?.kernelParams;
+  if (before === undefined || after === undefined || sameList(before, after)) return [];
+  const beforeSet = new Set(before);
+  const afterSet = new Set(after);
+  const delta = [
+    ...after.filter((p) => !beforeSet.has(p)).map((p) => `+${p}`),
+    ...before.filter((p) => !afterSet.has(p)).map((p) => `-${p}`),
+  ];
+  return [
+    {
       id: "kernel-params",
       severity: "reboot",
       title: delta.length > 0 ? `Kernel parameters: ${delta.join(" ")}` : "Kernel parameters reordered",
       reason: "Kernel parameters apply only from the next boot.",
       packages: [],
       source: "system",
-    });
-  }
+    },
+  ];
+};
 
-  // --- Out-of-tree kernel modules ---------------------------------------------------------------
-  const driverChanges: PackageChange[] = [];
-  const driverRebuilds: PackageChange[] = [];
+/**
+ * Out-of-tree kernel modules that changed, split by whether their own version changed (or they came
+ * or went) or they only followed the kernel.
+ */
+function classifyDrivers({ changed, kernelVersions }: RiskContext): {
+  changes: PackageChange[];
+  rebuilds: PackageChange[];
+} {
+  const changes: PackageChange[] = [];
+  const rebuilds: PackageChange[] = [];
   for (const p of changed) {
     if (KERNEL_RE.test(p.name) || INITRD_PNAMES.has(p.name)) continue;
     const versions = [...p.before.versions, ...p.after.versions];
@@ -303,38 +356,54 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
       [...new Set(vs.map((v) => stripKernelSuffix(v, kernelVersions)))].sort();
     const ownChanged =
       p.kind === "added" || p.kind === "removed" || !sameList(own(p.before.versions), own(p.after.versions));
-    (ownChanged ? driverChanges : driverRebuilds).push(p);
+    (ownChanged ? changes : rebuilds).push(p);
   }
-  if (driverChanges.length > 0) {
-    const zfs = driverChanges.some((p) => p.name.startsWith("zfs"));
-    add({
+  return { changes, rebuilds };
+}
+
+/** An out-of-tree module's own version changed, or it was added or removed. */
+export const driverRule: RiskRule = (ctx) => {
+  const { changes } = classifyDrivers(ctx);
+  if (changes.length === 0) return [];
+  const zfs = changes.some((p) => p.name.startsWith("zfs"));
+  return [
+    {
       id: "driver",
       severity: "test-first",
-      title: `Driver change: ${driverChanges.map(describeChange).join("; ")}`,
+      title: `Driver change: ${changes.map(describeChange).join("; ")}`,
       reason:
         "Out-of-tree kernel modules changed: test first, keep the previous generation bootable." +
         (zfs ? " For ZFS, do not run `zpool upgrade` until the new generation has proven itself." : ""),
-      packages: driverChanges.map((p) => p.name),
+      packages: changes.map((p) => p.name),
       source: "packages",
-    });
-  }
-  if (driverRebuilds.length > 0) {
-    add({
+    },
+  ];
+};
+
+/** An out-of-tree module was only rebuilt, e.g. for a new kernel. */
+export const driverRebuildRule: RiskRule = (ctx) => {
+  const { rebuilds } = classifyDrivers(ctx);
+  if (rebuilds.length === 0) return [];
+  return [
+    {
       id: "driver-rebuild",
       severity: "caution",
-      title: `Driver rebuilt: ${driverRebuilds.map(describeChange).join("; ")}`,
+      title: `Driver rebuilt: ${rebuilds.map(describeChange).join("; ")}`,
       reason:
         "Out-of-tree kernel modules were rebuilt (e.g. for a new kernel) without a new driver version; " +
         "check them after the reboot.",
-      packages: driverRebuilds.map((p) => p.name),
+      packages: rebuilds.map((p) => p.name),
       source: "packages",
-    });
-  }
+    },
+  ];
+};
 
-  // --- Firmware, boot loader ----------------------------------------------------------------------
+/** Firmware or CPU microcode changed version (rebuilds ignored). */
+export const firmwareRule: RiskRule = ({ changed }) => {
   const firmware = changed.filter((p) => FIRMWARE_RE.test(p.name) && p.kind !== "rebuilt");
-  if (firmware.length > 0) {
-    add({
+  if (firmware.length === 0) return [];
+  return [
+    {
       id: "firmware",
       severity: "reboot",
       title: `Firmware: ${firmware.map(describeChange).join("; ")}`,
@@ -342,16 +411,20 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
         "Firmware and CPU microcode are loaded at boot or when a driver initialises; reboot to use them.",
       packages: firmware.map((p) => p.name),
       source: "packages",
-    });
-  }
+    },
+  ];
+};
 
+/** A boot loader changed, or its installer was swapped. */
+export const bootloaderRule: RiskRule = ({ changed }) => {
   const bootloader = changed.filter(
     (p) =>
       BOOTLOADER_PNAMES.has(p.name) ||
       (BOOTLOADER_INSTALLER_PNAMES.has(p.name) && (p.kind === "added" || p.kind === "removed")),
   );
-  if (bootloader.length > 0) {
-    add({
+  if (bootloader.length === 0) return [];
+  return [
+    {
       id: "bootloader",
       severity: "reboot",
       title: `Boot loader: ${bootloader.map(describeChange).join("; ")}`,
@@ -360,36 +433,41 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
         "boot menu to confirm the machine still boots.",
       packages: bootloader.map((p) => p.name),
       source: "packages",
-    });
-  }
+    },
+  ];
+};
 
-  // --- systemd, glibc -----------------------------------------------------------------------------
-  const systemd = byName.get("systemd");
-  if (systemd && isVersionChange(systemd)) {
-    add({
-      id: "systemd",
-      severity: "reboot",
-      title: `systemd ${showVersions(systemd.before.versions)} -> ${showVersions(systemd.after.versions)}`,
-      reason:
-        "systemd re-executes itself on switch, but a reboot is recommended; with systemd-boot, " +
-        "the boot loader is updated too.",
-      packages: ["systemd"],
-      source: "packages",
-    });
-  }
-  const glibc = byName.get("glibc");
-  if (glibc && isVersionChange(glibc)) {
-    add({
-      id: "glibc",
-      severity: "reboot",
-      title: `glibc ${showVersions(glibc.before.versions)} -> ${showVersions(glibc.after.versions)}`,
-      reason: "Running services keep the old glibc until they restart; a reboot is recommended.",
-      packages: ["glibc"],
-      source: "packages",
-    });
-  }
+/** A flag when the named package's version changed. */
+function versionChangeRule(name: string, reason: string): RiskRule {
+  return ({ byName }) => {
+    const p = byName.get(name);
+    if (!p || !isVersionChange(p)) return [];
+    return [
+      {
+        id: name,
+        severity: "reboot",
+        title: `${name} ${showVersions(p.before.versions)} -> ${showVersions(p.after.versions)}`,
+        reason,
+        packages: [name],
+        source: "packages",
+      },
+    ];
+  };
+}
 
-  // --- Nix / Lix ----------------------------------------------------------------------------------
+export const systemdRule: RiskRule = versionChangeRule(
+  "systemd",
+  "systemd re-executes itself on switch, but a reboot is recommended; with systemd-boot, " +
+    "the boot loader is updated too.",
+);
+
+export const glibcRule: RiskRule = versionChangeRule(
+  "glibc",
+  "Running services keep the old glibc until they restart; a reboot is recommended.",
+);
+
+/** Nix or Lix changed major/minor version, or one replaced the other. */
+export const nixRule: RiskRule = ({ byName }) => {
   const nixChanges = ["nix", "lix"]
     .map((name) => byName.get(name))
     .filter((p): p is PackageChange => p !== undefined && p.kind !== "rebuilt");
@@ -400,9 +478,10 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
     const from = new Set(p.before.versions.map(majorMinor));
     return p.after.versions.some((v) => !from.has(majorMinor(v)));
   });
-  if (implementationSwitch || minorBump.length > 0) {
-    const shown = implementationSwitch ? nixChanges : minorBump;
-    add({
+  if (!implementationSwitch && minorBump.length === 0) return [];
+  const shown = implementationSwitch ? nixChanges : minorBump;
+  return [
+    {
       id: "nix",
       severity: "caution",
       title: `${implementationSwitch ? "Nix implementation" : "Nix"}: ${shown.map(describeChange).join("; ")}`,
@@ -411,16 +490,19 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
         "system does not roll back the database.",
       packages: shown.map((p) => p.name),
       source: "packages",
-    });
-  }
+    },
+  ];
+};
 
-  // --- NixOS release ------------------------------------------------------------------------------
+/** The NixOS release (e.g. 24.05 -> 24.11) changed. */
+export const nixosReleaseRule: RiskRule = ({ diff }) => {
   const releaseBefore = majorMinor(diff.before.system?.nixosVersion ?? nixosRootVersion(diff.before));
   const releaseAfter = majorMinor(diff.after.system?.nixosVersion ?? nixosRootVersion(diff.after));
-  if (releaseBefore !== "" && releaseAfter !== "" && releaseBefore !== releaseAfter) {
-    const fromFacts =
-      diff.before.system?.nixosVersion !== undefined && diff.after.system?.nixosVersion !== undefined;
-    add({
+  if (releaseBefore === "" || releaseAfter === "" || releaseBefore === releaseAfter) return [];
+  const fromFacts =
+    diff.before.system?.nixosVersion !== undefined && diff.after.system?.nixosVersion !== undefined;
+  return [
+    {
       id: "nixos-release",
       severity: "caution",
       title: `NixOS ${releaseBefore} -> ${releaseAfter}`,
@@ -429,9 +511,67 @@ export function assessRisks(diff: RiskInput): RiskAssessment {
         "and a rollback does not undo that.",
       packages: [],
       source: fromFacts ? "system" : "packages",
-    });
-  }
+    },
+  ];
+};
 
+/** Packages whose local build takes long (kernels, GPU drivers, browsers, toolchains, office suites). */
+const HEAVY_BUILD_RE =
+  /^(?:nvidia-(?:x11|open)|zfs-kernel|firefox(?:-unwrapped)?|chromium(?:-unwrapped)?|thunderbird(?:-unwrapped)?|librewolf|electron|qtwebengine|webkitgtk|libreoffice|llvm|clang|gcc|rustc|ghc|nodejs|mesa|ceph|tensorflow|pytorch|python\d*[.-]?\d*-?torch)$/;
+
+/** `nix build --dry-run` found heavy derivations that no substituter has: they compile here. */
+export const heavyBuildRule: RiskRule = ({ diff }) => {
+  const cost = diff.cost;
+  if (!cost) return [];
+  // One name per package: a kernel's `-modules` and `-modules-shrunk` are part of the kernel's build.
+  const byPname = new Map<string, string>();
+  for (const b of cost.toBuild) {
+    const name = b.drvPath.replace(/^.*\/[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
+    const pname = parseStorePath(b.drvPath.replace(/\.drv$/, ""))?.pname ?? name;
+    const heavy = KERNEL_RE.test(pname) || HEAVY_BUILD_RE.test(pname) || b.inputDrvs >= cost.heavyThreshold;
+    const seen = byPname.get(pname);
+    if (heavy && (seen === undefined || name.length < seen.length)) byPname.set(pname, name);
+  }
+  const names = [...byPname.values()].sort();
+  if (names.length === 0) return [];
+  return [
+    {
+      id: "heavy-build",
+      severity: "caution",
+      title:
+        names.length === 1
+          ? `${names[0]} is not in any binary cache: it will be compiled on this machine`
+          : `${names.length} heavy builds are not in any binary cache: ${names.join(", ")} will be compiled on this machine`,
+      reason:
+        "No configured substituter has them, so the build runs here and can take long; push them to a " +
+        "binary cache, or expect the wait.",
+      packages: names,
+      source: "packages",
+    },
+  ];
+};
+
+/** Every rule, in the order flags of equal severity are listed. */
+export const RISK_RULES: readonly RiskRule[] = [
+  rebootTriggersRule,
+  kernelRule,
+  initrdRule,
+  kernelParamsRule,
+  driverRule,
+  driverRebuildRule,
+  firmwareRule,
+  bootloaderRule,
+  systemdRule,
+  glibcRule,
+  nixRule,
+  nixosReleaseRule,
+  heavyBuildRule,
+];
+
+/** Run the rules over a diff; flags most severe first. */
+export function assessRisks(diff: RiskInput, rules: readonly RiskRule[] = RISK_RULES): RiskAssessment {
+  const ctx = riskContext(diff);
+  const flags = rules.flatMap((rule) => rule(ctx));
   const risks = SEVERITY_ORDER.flatMap((s) => flags.filter((f) => f.severity === s));
   return { risks, needsReboot: risks.some((f) => f.severity === "reboot") };
 }

@@ -109,6 +109,11 @@ export function buildArgs(installables: readonly string[], options: BuildOptions
   return args;
 }
 
+/** What building would do, without building: stderr lists derivations to build and paths to fetch. */
+export function buildDryRunArgs(installables: readonly string[]): string[] {
+  return ["build", "--dry-run", "--no-link", ...installables];
+}
+
 /** The lighter form used for a single build whose derivation we don't need. */
 export function buildOutPathsArgs(caps: NixCapabilities, installables: readonly string[]): string[] {
   if (!caps.printOutPaths) return buildArgs(installables);
@@ -129,9 +134,20 @@ export function pathInfoArgs(paths: readonly string[], options: PathInfoOptions 
   return args;
 }
 
-/** `nix derivation show` (Nix 2.15) replaced `nix show-derivation`. */
-export function derivationShowArgs(caps: NixCapabilities, installables: readonly string[]): string[] {
-  return [...(caps.derivationShow ? ["derivation", "show"] : ["show-derivation"]), ...installables];
+/**
+ * `nix derivation show` (Nix 2.15) replaced `nix show-derivation`; `recursive` prints the whole
+ * derivation closure in the same call (both spell it `--recursive`).
+ */
+export function derivationShowArgs(
+  caps: NixCapabilities,
+  installables: readonly string[],
+  options: { recursive?: boolean } = {},
+): string[] {
+  return [
+    ...(caps.derivationShow ? ["derivation", "show"] : ["show-derivation"]),
+    ...(options.recursive ? ["--recursive"] : []),
+    ...installables,
+  ];
 }
 
 /** Nix's own closure diff, used by benchmarks and cross-checks. */

@@ -7,6 +7,8 @@ import { NixError, TernixError } from "../errors.js";
 import { CommandNotFoundError, type Run, type RunOptions, type RunResult } from "../proc/run.js";
 import {
   buildArgs,
+  buildDryRunArgs,
+  derivationShowArgs,
   diffClosuresArgs,
   drvInstallable,
   evalJsonArgs,
@@ -17,6 +19,8 @@ import {
   type BuildOptions,
   type NixGlobalOptions,
 } from "./args.js";
+import { parseDerivationShow, type Derivation } from "./derivation.js";
+import { parseDryRun, type DryRun } from "./dry-run.js";
 import { capabilitiesFor, type NixCapabilities } from "./capabilities.js";
 import {
   parseBuildOutput,
@@ -64,6 +68,12 @@ export interface Nix {
     options?: { recursive?: boolean; closureSize?: boolean },
   ): Promise<StorePathInfo[]>;
   diffClosures(before: string, after: string): Promise<string>;
+  /** What building `installables` would do: derivations built locally, paths downloaded. */
+  dryRun(installables: readonly string[]): Promise<DryRun>;
+  /** The derivations themselves (not their closures), in one call. */
+  derivations(drvPaths: readonly string[]): Promise<Map<string, Derivation>>;
+  /** Every derivation in the closures of `drvPaths` (.drv files), in one call. */
+  derivationClosure(drvPaths: readonly string[]): Promise<Map<string, Derivation>>;
   /** Run `nix-store ARGS` (profiles, roots and GC are still nix-store/nix-env territory on every version). */
   nixStore(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
   nixEnv(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
@@ -189,6 +199,23 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     },
     async diffClosures(before, after) {
       return (await check("nix store diff-closures failed", diffClosuresArgs(before, after))).stdout;
+    },
+    async dryRun(installables) {
+      const result = await check("asking Nix what the build would do failed", buildDryRunArgs(installables));
+      return parseDryRun(result.stderr);
+    },
+    async derivations(drvPaths) {
+      if (drvPaths.length === 0) return new Map();
+      const result = await check("reading the derivations failed", derivationShowArgs(caps, drvPaths));
+      return parseDerivationShow(result.stdout);
+    },
+    async derivationClosure(drvPaths) {
+      if (drvPaths.length === 0) return new Map();
+      const result = await check(
+        "reading the derivations failed",
+        derivationShowArgs(caps, drvPaths, { recursive: true }),
+      );
+      return parseDerivationShow(result.stdout);
     },
     nixStore: (what, args, o) => legacy("nix-store", what, args, o),
     nixEnv: (what, args, o) => legacy("nix-env", what, args, o),

@@ -119,12 +119,13 @@ function signed(n: number): string {
 }
 
 /** nvd's closing line, e.g. `Closure size: 2205 -> 2206 (38 paths added, 37 paths removed, delta +1, disk usage +1.2MiB).` */
-export function closureSizeLine(diff: ClosureDiff, arrow = "->"): string {
+export function closureSizeLine(diff: ClosureDiff, arrow = "->", showSizes = true): string {
   const s = diff.sizes;
   return (
     `Closure size: ${s.pathsBefore} ${arrow} ${s.pathsAfter} ` +
     `(${s.pathsAdded} paths added, ${s.pathsRemoved} paths removed, ` +
-    `delta ${signed(s.pathsAdded - s.pathsRemoved)}, disk usage ${formatSize(s.narSizeDelta)}).`
+    `delta ${signed(s.pathsAdded - s.pathsRemoved)}` +
+    (showSizes ? `, disk usage ${formatSize(s.narSizeDelta)}).` : ").")
   );
 }
 
@@ -258,7 +259,7 @@ export function renderClosureDiffText(diff: ClosureDiff, options: ClosureTextOpt
     lines.push(rebuiltLine(rebuilt.length));
     if (options.listRebuilt) lines.push(`  ${rebuilt.map((p) => p.name).join(", ")}`);
   }
-  lines.push(closureSizeLine(diff));
+  lines.push(closureSizeLine(diff, "->", showSizes));
   return `${lines.join("\n")}\n`;
 }
 
@@ -328,7 +329,7 @@ export function renderClosureDiffMarkdown(diff: ClosureDiff, options: ClosureMar
       "</details>",
     ]);
   }
-  blocks.push([closureSizeLine(diff, "→")]);
+  blocks.push([closureSizeLine(diff, "→", showSizes)]);
   return `${blocks.map((b) => b.join("\n")).join("\n\n")}\n`;
 }
 

@@ -51,6 +51,7 @@ function result(hosts: HostPlan[], outcome: PlanResult["outcome"] = "changed"): 
     outcome,
     flakeDir: "/fleet",
     mode: "update",
+    basis: "build",
     inputs: [],
     lockDiff: emptyLockDiff(outcome !== "lock-unchanged"),
     hosts,

@@ -2,7 +2,8 @@
  * Renderers for `ternix plan`: text for a terminal, Markdown for a pull request (within a size
  * budget, summary always kept), JSON with a versioned schema. Pure: (model, options) => string.
  */
-import type { ClosureDiff } from "../closure/model.js";
+import type { BuildCost, ClosureDiff, PackageChange } from "../closure/model.js";
+import { describeChange } from "../closure/risk.js";
 import type { HostBuild } from "../app/fleet/hosts.js";
 import { planExitCodes, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
 import { renderClosureDiffMarkdown, renderClosureDiffText, toClosureDiffJson } from "./closure.js";
@@ -83,6 +84,30 @@ function headline(result: PlanResult): string {
   }
 }
 
+/** Said wherever a `--no-build` report is shown: what the numbers are and are not. */
+export const PREVIEW_NOTE =
+  "Preview from derivations (--no-build): nothing was built. Package changes are predicted from the " +
+  "hosts' derivation closures; there are no sizes, and packages needed only at build time are listed apart.";
+
+function isPreview(result: PlanResult): boolean {
+  return result.basis === "derivations";
+}
+
+function buildTimeLine(changes: readonly PackageChange[] | undefined): string | undefined {
+  if (!changes || changes.length === 0) return undefined;
+  return `Build-time only (not on the host): ${changes.map(describeChange).join("; ")}`;
+}
+
+/** `Build cost: 3 derivations built here, 12 paths downloaded (45.2 MiB).` */
+export function costLine(cost: BuildCost | undefined): string | undefined {
+  if (!cost) return undefined;
+  const n = cost.toBuild.length;
+  return (
+    `Build cost: ${n} derivation${n === 1 ? "" : "s"} built here, ${cost.fetchPaths} path` +
+    `${cost.fetchPaths === 1 ? "" : "s"} downloaded (${formatBytes(cost.downloadBytes)}).`
+  );
+}
+
 function failureOf(build: HostBuild): string | undefined {
   return build.ok ? undefined : `${build.stage === "eval" ? "evaluation" : "build"} failed: ${build.error}`;
 }
@@ -97,6 +122,7 @@ export function renderPlanText(result: PlanResult, options: PlanTextOptions): st
   const s = createStyle(options.color);
   const lines: string[] = [];
   lines.push(s.bold(headline(result)), "");
+  if (isPreview(result)) lines.push(s.yellow(PREVIEW_NOTE), "");
   lines.push(
     s.bold("flake.lock"),
     renderLockDiffText(result.lockDiff, { color: options.color }).trimEnd(),
@@ -112,7 +138,7 @@ export function renderPlanText(result: PlanResult, options: PlanTextOptions): st
         ? s.yellow(statusLabel[h.status])
         : statusLabel[h.status],
     h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? ""),
-    h.diff ? formatBytes(h.diff.sizes.narSizeDelta, true) : "",
+    h.diff && !isPreview(result) ? formatBytes(h.diff.sizes.narSizeDelta, true) : "",
     riskSummary(h.diff).join("; "),
   ]);
   lines.push(s.bold("Hosts"));
@@ -125,7 +151,14 @@ export function renderPlanText(result: PlanResult, options: PlanTextOptions): st
   for (const h of result.hosts) {
     if (h.status === "unchanged") continue;
     lines.push(s.bold(`── ${h.host} (${statusLabel[h.status]}) ──`));
-    if (h.diff) lines.push(renderClosureDiffText(h.diff, { color: options.color }).trimEnd());
+    if (h.diff)
+      lines.push(
+        renderClosureDiffText(h.diff, { color: options.color, sizes: !isPreview(result) }).trimEnd(),
+      );
+    const buildTime = buildTimeLine(h.buildTimeChanges);
+    if (buildTime) lines.push(s.dim(buildTime));
+    const cost = costLine(h.cost);
+    if (cost) lines.push(cost);
     const failed = !h.after.ok ? h.after : !h.before.ok ? h.before : undefined;
     if (failed && !failed.ok) {
       lines.push(s.red(failureOf(failed) ?? ""));
@@ -167,6 +200,7 @@ export function fenced(content: string, info = ""): string {
 function mdSummary(result: PlanResult): string {
   const lines: string[] = [];
   lines.push(`### ${escapeMarkdown(headline(result))}`, "");
+  if (isPreview(result)) lines.push(`> **${escapeMarkdown(PREVIEW_NOTE)}**`, "");
   lines.push("#### flake.lock", "", renderLockDiffMarkdown(result.lockDiff).trimEnd(), "");
   if (result.outcome !== "lock-unchanged") {
     lines.push("#### Hosts", "");
@@ -174,9 +208,10 @@ function mdSummary(result: PlanResult): string {
     for (const h of result.hosts) {
       const status = h.status === "broken" ? "**BROKEN by the update**" : statusLabel[h.status];
       const changes = h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? "");
-      const size = h.diff
-        ? `${formatBytes(h.diff.sizes.narSizeBefore)} → ${formatBytes(h.diff.sizes.narSizeAfter)} (${formatBytes(h.diff.sizes.narSizeDelta, true)})`
-        : "";
+      const size =
+        h.diff && !isPreview(result)
+          ? `${formatBytes(h.diff.sizes.narSizeBefore)} → ${formatBytes(h.diff.sizes.narSizeAfter)} (${formatBytes(h.diff.sizes.narSizeDelta, true)})`
+          : "";
       const risks = riskSummary(h.diff)
         .map((r) => `⚠ ${r}`)
         .join("<br>");
@@ -218,7 +253,12 @@ function mdSections(result: PlanResult): Section[] {
               fenced(tailLines(failed.logTail ?? "", 25).join("\n"), "text"),
             ]
           : [];
-      const body = h.diff ? renderClosureDiffMarkdown(h.diff).trimEnd() : "";
+      const buildTime = buildTimeLine(h.buildTimeChanges);
+      const body = [
+        h.diff ? renderClosureDiffMarkdown(h.diff, { sizes: !isPreview(result) }).trimEnd() : "",
+        ...(buildTime ? ["", `_${escapeMarkdown(buildTime)}_`] : []),
+        ...(h.cost ? ["", escapeMarkdown(costLine(h.cost) ?? "")] : []),
+      ].join("\n");
       const full = [
         `<details${h.status === "broken" ? " open" : ""}><summary>${summary}</summary>`,
         "",
@@ -312,6 +352,7 @@ export function toPlanJson(result: PlanResult) {
     exitCode: planExitCodes[result.outcome],
     flake: result.flakeDir,
     mode: result.mode,
+    basis: result.basis,
     inputs: result.inputs,
     lockState: result.lockState,
     lock: toLockDiffJson(result.lockDiff),
@@ -321,6 +362,19 @@ export function toPlanJson(result: PlanResult) {
       before: buildJson(h.before),
       after: buildJson(h.after),
       diff: h.diff ? toClosureDiffJson(h.diff) : null,
+      cost: h.cost
+        ? {
+            toBuild: h.cost.toBuild.map((b) => b.drvPath),
+            fetchPaths: h.cost.fetchPaths,
+            downloadBytes: h.cost.downloadBytes,
+          }
+        : null,
+      buildTimeChanges: (h.buildTimeChanges ?? []).map((p) => ({
+        name: p.name,
+        kind: p.kind,
+        versionsBefore: p.before.versions,
+        versionsAfter: p.after.versions,
+      })),
     })),
     skippedHosts: result.skippedHosts,
     timingsMs: result.timings,

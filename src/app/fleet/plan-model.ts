@@ -1,5 +1,5 @@
 /** The plan's data model: what `ternix plan` returns and every renderer reads. No effects. */
-import type { ClosureDiff } from "../../closure/model.js";
+import type { BuildCost, ClosureDiff, PackageChange } from "../../closure/model.js";
 import { ExitCode } from "../../errors.js";
 import type { LockDiff } from "../../lock/diff.js";
 import type { HostBuild } from "./hosts.js";
@@ -22,6 +22,13 @@ export interface HostPlan {
   before: HostBuild;
   after: HostBuild;
   diff?: ClosureDiff | undefined;
+  /**
+   * `--no-build` only: version changes of packages needed only to build the host (compilers, build
+   * tools), which the run-time diff leaves out.
+   */
+  buildTimeChanges?: PackageChange[] | undefined;
+  /** What building the after side cost (asked with `--dry-run` before building). */
+  cost?: BuildCost | undefined;
 }
 
 export type PlanOutcome = "changed" | "lock-unchanged" | "no-host-changed" | "host-broken";
@@ -37,6 +44,11 @@ export interface PlanResult {
   outcome: PlanOutcome;
   flakeDir: string;
   mode: "update" | "skip-update";
+  /**
+   * What the host diffs come from: built closures, or (`--no-build`) derivation closures, a preview
+   * without sizes whose statuses mean "evaluates" rather than "builds".
+   */
+  basis: "build" | "derivations";
   inputs: string[];
   lockDiff: LockDiff;
   hosts: HostPlan[];

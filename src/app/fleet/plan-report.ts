@@ -185,6 +185,8 @@ export const PlanJson = z.object({
   exitCode: z.number().int(),
   flake: z.string(),
   mode: z.enum(["update", "skip-update"]),
+  /** Added with `plan --no-build`; reports made before it are built ones. */
+  basis: z.enum(["build", "derivations"]).default("build"),
   inputs: z.array(z.string()),
   lockState: z.enum(["updated", "restored", "untouched"]),
   lock: LockDiffJson,
@@ -195,6 +197,20 @@ export const PlanJson = z.object({
       before: HostBuildJson,
       after: HostBuildJson,
       diff: ClosureDiffJson.nullable(),
+      cost: z
+        .object({ toBuild: z.array(z.string()), fetchPaths: z.number().int(), downloadBytes: z.number() })
+        .nullable()
+        .default(null),
+      buildTimeChanges: z
+        .array(
+          z.object({
+            name: z.string(),
+            kind: z.enum(["upgraded", "downgraded", "changed", "added", "removed", "rebuilt", "unchanged"]),
+            versionsBefore: z.array(z.string()),
+            versionsAfter: z.array(z.string()),
+          }),
+        )
+        .default([]),
     }),
   ),
   skippedHosts: z.array(z.string()),
@@ -243,6 +259,7 @@ export function planFromJson(json: PlanJson): PlanResult {
     outcome: json.outcome,
     flakeDir: json.flake,
     mode: json.mode,
+    basis: json.basis,
     inputs: [...json.inputs],
     lockDiff: lockDiffFromJson(json.lock),
     hosts: json.hosts.map((h): HostPlan =>
@@ -252,6 +269,28 @@ export function planFromJson(json: PlanJson): PlanResult {
         before: hostBuildFromJson(h.host, h.before),
         after: hostBuildFromJson(h.host, h.after),
         diff: h.diff === null ? undefined : closureDiffFromJson(h.diff),
+        cost:
+          h.cost === null
+            ? undefined
+            : {
+                toBuild: h.cost.toBuild.map((drvPath) => ({ drvPath, inputDrvs: 0 })),
+                fetchPaths: h.cost.fetchPaths,
+                downloadBytes: h.cost.downloadBytes,
+                heavyThreshold: 0,
+              },
+        buildTimeChanges:
+          h.buildTimeChanges.length === 0
+            ? undefined
+            : h.buildTimeChanges.map((p): PackageChange => ({
+                name: p.name,
+                kind: p.kind,
+                selection: ".",
+                selectedBefore: false,
+                selectedAfter: false,
+                before: { versions: [...p.versionsBefore], paths: [], narSize: 0 },
+                after: { versions: [...p.versionsAfter], paths: [], narSize: 0 },
+                sizeDelta: 0,
+              })),
       }),
     ),
     skippedHosts: [...json.skippedHosts],

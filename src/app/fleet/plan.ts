@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffClosures } from "../../closure/diff.js";
+import { assessRisks } from "../../closure/risk.js";
 import { compareLinkHosts, type Config } from "../../config/config.js";
 import { InputError } from "../../errors.js";
 import type { Git } from "../../git/git.js";
@@ -26,6 +27,8 @@ import {
   selectHosts,
   type HostBuild,
 } from "./hosts.js";
+import { DEFAULT_HEAVY_BUILD_INPUTS, estimateBuildCosts } from "./plan-cost.js";
+import { previewHosts } from "./plan-preview.js";
 import { checkInputNames } from "./update.js";
 import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
 export * from "./plan-model.js";
@@ -47,6 +50,10 @@ export interface PlanRequest {
   restoreLock: boolean;
   /** Concurrent evaluations per side (default: cores). */
   jobs?: number | undefined;
+  /** A local build with this many direct inputs is a heavy-build risk (plan-cost.ts). */
+  heavyBuildInputs?: number | undefined;
+  /** Evaluate only: diff derivation closures instead of building (plan-preview.ts). */
+  noBuild?: boolean | undefined;
 }
 
 export interface PlanDeps {
@@ -136,6 +143,7 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     const base = {
       flakeDir: flake.dir,
       mode: request.skipUpdate ? ("skip-update" as const) : ("update" as const),
+      basis: request.noBuild ? ("derivations" as const) : ("build" as const),
       inputs: [...request.inputs],
       lockDiff,
       timings,
@@ -145,57 +153,87 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
       return { ...base, outcome: "lock-unchanged", hosts: [], skippedHosts: skipped, lockState: "untouched" };
     }
 
-    await setLock(beforeText);
     const events = effects.onEvent;
-    // The "before" lock is the one the fleet runs: its systems usually exist already, and then
-    // need neither .drv files nor a build (evalToplevelsReusing). The "after" side is usually new.
-    phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
-    const beforeEval = await timed("evalBefore", () =>
-      evalToplevelsReusing(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "before" }),
-    );
-    const before = await timed("buildBefore", () =>
-      buildToplevels(nix, beforeEval, { rootDir: join(rootDir, "before"), onEvent: events, side: "before" }),
-    );
-
-    await setLock(afterText);
-    phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the updated lock…`);
-    const afterEval = await timed("evalAfter", () =>
-      evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }),
-    );
-    const after = await timed("buildAfter", () =>
-      buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }),
-    );
-
-    // Only hosts whose toplevel moved need their closures; one query per side.
-    const moved = selected.filter((h) => {
-      const b = before.get(h);
-      const a = after.get(h);
-      return b?.ok && a?.ok && b.toplevel !== a.toplevel;
-    });
-    phase("Comparing closures…");
-    const hosts = await timed("diff", async () => {
-      // One closure query for every moved host, both sides: they share most of their paths.
-      const closures = await loadClosures(
-        nix,
-        moved.flatMap((h) => [okToplevel(before.get(h)), okToplevel(after.get(h))]),
-        effects.closureCache,
+    const hosts = request.noBuild
+      ? await previewHosts(nix, flake.dir, selected, {
+          jobs: request.jobs,
+          onEvent: events,
+          useLock: (side) => setLock(side === "before" ? beforeText : afterText),
+          timed,
+        })
+      : await buildAndDiff();
+    async function buildAndDiff(): Promise<HostPlan[]> {
+      await setLock(beforeText);
+      // The "before" lock is the one the fleet runs: its systems usually exist already, and then
+      // need neither .drv files nor a build (evalToplevelsReusing). The "after" side is usually new.
+      phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the current lock…`);
+      const beforeEval = await timed("evalBefore", () =>
+        evalToplevelsReusing(nix, flake.dir, selected, {
+          jobs: request.jobs,
+          onEvent: events,
+          side: "before",
+        }),
       );
-      return selected.map((host): HostPlan => {
-        const b = before.get(host) as HostBuild;
-        const a = after.get(host) as HostBuild;
-        if (b.ok && a.ok) {
-          if (b.toplevel === a.toplevel) return { host, status: "unchanged", before: b, after: a };
-          const diff = diffClosures(
-            closures.get(b.toplevel) ?? { root: b.toplevel, paths: [] },
-            closures.get(a.toplevel) ?? { root: a.toplevel, paths: [] },
-          );
-          return { host, status: "changed", before: b, after: a, diff };
-        }
-        if (b.ok) return { host, status: "broken", before: b, after: a };
-        if (a.ok) return { host, status: "fixed", before: b, after: a };
-        return { host, status: "failing", before: b, after: a };
+      const before = await timed("buildBefore", () =>
+        buildToplevels(nix, beforeEval, {
+          rootDir: join(rootDir, "before"),
+          onEvent: events,
+          side: "before",
+        }),
+      );
+
+      await setLock(afterText);
+      phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"} with the updated lock…`);
+      const afterEval = await timed("evalAfter", () =>
+        evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }),
+      );
+      const costs = await timed("dryRun", () =>
+        estimateBuildCosts(nix, afterEval, request.heavyBuildInputs ?? DEFAULT_HEAVY_BUILD_INPUTS),
+      );
+      const after = await timed("buildAfter", () =>
+        buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }),
+      );
+
+      // Only hosts whose toplevel moved need their closures; one query per side.
+      const moved = selected.filter((h) => {
+        const b = before.get(h);
+        const a = after.get(h);
+        return b?.ok && a?.ok && b.toplevel !== a.toplevel;
       });
-    });
+      phase("Comparing closures…");
+      const hosts = await timed("diff", async () => {
+        // One closure query for every moved host, both sides: they share most of their paths.
+        const closures = await loadClosures(
+          nix,
+          moved.flatMap((h) => [okToplevel(before.get(h)), okToplevel(after.get(h))]),
+          effects.closureCache,
+        );
+        return selected.map((host): HostPlan => {
+          const b = before.get(host) as HostBuild;
+          const a = after.get(host) as HostBuild;
+          if (b.ok && a.ok) {
+            if (b.toplevel === a.toplevel) return { host, status: "unchanged", before: b, after: a };
+            const diff = diffClosures(
+              closures.get(b.toplevel) ?? { root: b.toplevel, paths: [] },
+              closures.get(a.toplevel) ?? { root: a.toplevel, paths: [] },
+            );
+            const cost = costs.get(host);
+            return {
+              host,
+              status: "changed",
+              before: b,
+              after: a,
+              diff: cost ? { ...diff, ...assessRisks({ ...diff, cost }) } : diff,
+              cost,
+            };
+          }
+          if (b.ok) return { host, status: "broken", before: b, after: a };
+          if (a.ok) return { host, status: "fixed", before: b, after: a };
+          return { host, status: "failing", before: b, after: a };
+        });
+      });
+      return hosts;
+    }
     for (const h of hosts)
       if (h.status === "changed" || h.status === "unchanged")
         events({ type: "host", host: h.host, state: h.status });

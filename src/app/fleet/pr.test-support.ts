@@ -171,6 +171,7 @@ export function fakePlan(options: {
     outcome,
     flakeDir: options.flakeDir ?? "/flake",
     mode: "update",
+    basis: "build",
     inputs: [],
     lockDiff,
     hosts: lockDiff.changed ? orderHosts(hosts) : [],
