@@ -254,7 +254,7 @@ function contenders(pair: Pair): Contender[] {
     { key: "node", label: "node -e '' (bare Node start)", command: node, args: ["-e", ""], reference: true },
     {
       key: "node-import",
-      label: "node, import dist/cli/main.js (module loading)",
+      label: "node, import dist/cli/main.js (tsc output, unbundled)",
       command: node,
       args: ["--input-type=module", "-e", `await import(${JSON.stringify(mainUrl)})`],
       reference: true,
@@ -312,7 +312,7 @@ async function profileOnce(world: World, pair: Pair, dir: string, keep: boolean)
   const analysis = analyseCpuProfile(profile, {
     wallMs: run.ms,
     repoRoot: REPO_ROOT,
-    mainUrlSuffix: "/dist/cli/main.js",
+    mainUrlSuffix: "/dist/cli/bin.js",
     focus: [
       "main",
       "createNix",
