@@ -26,6 +26,12 @@ if [ -e "$modern_nix/nix" ]; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$pkg")
   done
 fi
+# better-sqlite3 (the store-database reader) compiles its native addon during `npm ci`: its prebuilt
+# binaries are downloaded from outside the npm registry, which CI cannot reach. It is an optional
+# dependency, so without a compiler Ternix still works, reading closures through `nix path-info`.
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing ${need_apt[*]} and not root" >&2

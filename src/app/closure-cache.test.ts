@@ -71,7 +71,7 @@ describe("loadClosures with a cache", () => {
     const b = await root("b");
     const calls: string[][] = [];
     const nix = {
-      pathInfo: (paths: readonly string[]) => {
+      closurePathInfo: (paths: readonly string[]) => {
         calls.push([...paths]);
         return Promise.resolve(paths.flatMap((p) => closure(p).map((i) => ({ ...i, valid: true }))));
       },

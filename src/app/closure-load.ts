@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { ClosureInput, StorePathInfo, SystemFacts } from "../closure/model.js";
 import { InputError } from "../errors.js";
 import type { Nix } from "../nix/nix.js";
+import type { StoreDatabase } from "../nix/store-db-reader.js";
 import { DEFAULT_STORE_DIR } from "../nix/schemas.js";
 import type { ClosureCache } from "./closure-cache.js";
 
@@ -100,13 +101,16 @@ export type NixSource = Nix | (() => Promise<Nix>);
 
 /**
  * The closures of several roots: from the closure cache where it has them, the rest from ONE
- * `nix path-info --recursive` call (the union comes back and each root's closure is walked from
- * its references in memory), which then fills the cache.
+ * query (the union comes back and each root's closure is walked from its references in memory),
+ * which then fills the cache. The query reads the store database when it can (`database`, else
+ * the adapter's), else it is one `nix path-info --recursive` call; with a database given, Nix is
+ * not even started unless the database cannot answer.
  */
 export async function loadClosures(
   nixSource: NixSource,
   roots: readonly string[],
   cache?: ClosureCache,
+  database?: StoreDatabase,
 ): Promise<Map<string, ClosureInput>> {
   const unique = [...new Set(roots)];
   const closures = new Map<string, StorePathInfo[]>();
@@ -119,8 +123,9 @@ export async function loadClosures(
   }
   const missing = unique.filter((root) => !closures.has(root));
   if (missing.length > 0) {
-    const nix = typeof nixSource === "function" ? await nixSource() : nixSource;
-    const infos = await nix.pathInfo(missing, { recursive: true });
+    const infos =
+      (await database?.closures(missing)) ??
+      (await (typeof nixSource === "function" ? await nixSource() : nixSource).closurePathInfo(missing));
     const invalid = infos.find((i) => !i.valid);
     if (invalid) {
       throw new InputError(`${invalid.path} is not a valid path in the Nix store.`, {

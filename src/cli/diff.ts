@@ -25,11 +25,13 @@ export const registerDiff: RegisterCommand = (program, runtime) => {
           options: { format: "text" | "markdown" | "json"; json?: boolean },
         ) => {
           const rt = runtime();
-          // Nix is asked (and its version detected) only for closures not in the cache.
+          // Nix is asked (and its version detected) only for closures neither in the cache nor
+          // readable from the store database.
           const result = await diffSystems(
             { before, after, cwd: rt.cwd },
             () => rt.nix(),
             rt.effects.closureCache,
+            rt.storeDatabase(),
           );
           const format = options.json ? "json" : options.format;
           rt.output.stdout(

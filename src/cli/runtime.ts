@@ -7,6 +7,7 @@ import { nixOptionPairs } from "../config/nix-options.js";
 import { UsageError } from "../errors.js";
 import { createGit, type Git } from "../git/git.js";
 import { createNix, type Nix } from "../nix/nix.js";
+import { storeDatabaseFor, type StoreDatabase } from "../nix/store-db-reader.js";
 import { run } from "../proc/run.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -24,6 +25,8 @@ export interface Runtime {
   config(flakeDir: string): Promise<Config>;
   /** The Nix adapter, with the flake's configured options; the version is detected once. */
   nix(config?: Config): Promise<Nix>;
+  /** The database of the store `nix(config)` uses, when it is a local one (read without starting Nix). */
+  storeDatabase(config?: Config): StoreDatabase | undefined;
 }
 
 export function parseNixOptionFlags(values: readonly string[] = []): [string, string][] {
@@ -51,6 +54,14 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
   };
   const flagOptions = parseNixOptionFlags(options.nixOption);
   const nixCache = new Map<string, Promise<Nix>>();
+  const databases = new Map<string, StoreDatabase | undefined>();
+  const pairsOf = (config?: Config) => (config ? nixOptionPairs(config, flagOptions) : flagOptions);
+  const storeDatabase = (config?: Config) => {
+    const pairs = pairsOf(config);
+    const key = JSON.stringify(pairs);
+    if (!databases.has(key)) databases.set(key, storeDatabaseFor(pairs, env));
+    return databases.get(key);
+  };
   return {
     output,
     effects,
@@ -58,8 +69,9 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
     cwd: process.cwd(),
     // Loaded on first use: the schema library is not needed by commands that read no config.
     config: async (flakeDir) => (await import("../config/config.js")).loadConfig(flakeDir),
+    storeDatabase,
     nix(config) {
-      const pairs = config ? nixOptionPairs(config, flagOptions) : flagOptions;
+      const pairs = pairsOf(config);
       const key = JSON.stringify(pairs);
       let nix = nixCache.get(key);
       if (!nix) {
@@ -67,6 +79,7 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
           run,
           env,
           global: { options: pairs },
+          storeDatabase: storeDatabase(config) ?? null,
           onStderrLine: output.verbose ? (line) => output.debug(line) : undefined,
         });
         nixCache.set(key, nix);

@@ -1,6 +1,9 @@
 import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const pkg = require("../../package.json") as { version: string };
+/** Set by the bundler (scripts/bundle.mjs) to package.json's version; absent when run from tsc's output. */
+declare const TERNIX_BUNDLED_VERSION: string | undefined;
 
-export const VERSION: string = pkg.version;
+export const VERSION: string =
+  typeof TERNIX_BUNDLED_VERSION === "string"
+    ? TERNIX_BUNDLED_VERSION
+    : (createRequire(import.meta.url)("../../package.json") as { version: string }).version;

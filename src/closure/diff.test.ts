@@ -26,9 +26,12 @@ describe("classifyVersionChange", () => {
     [["1.0", "2.0"], ["1.1", "2.1"], "upgraded"],
     [["1.0", "2.0"], ["0.9", "1.9"], "downgraded"],
     [["1.0", "2.0"], ["0.9", "2.1"], "changed"],
-    // One version replaced by two, or two by one, has no clear order.
-    [["1.0"], ["1.1", "1.2"], "changed"],
-    [["1.0", "1.1"], ["1.2"], "changed"],
+    // Every new version higher (lower) than every old one, whatever the counts.
+    [["1.0"], ["1.1", "1.2"], "upgraded"],
+    [["1.0", "1.1"], ["1.2"], "upgraded"],
+    [["1.1", "1.2"], ["1.0"], "downgraded"],
+    // Unequal counts and no common direction: no clear order.
+    [["1.0"], ["0.9", "1.1"], "changed"],
     // A version only added or only dropped.
     [["1.0"], ["1.0", "2.0"], "changed"],
     [["1.0", "2.0"], ["2.0"], "changed"],
@@ -175,7 +178,7 @@ describe("diffClosures", () => {
     });
   });
 
-  it("uses system.swPath when given, and falls back to the root's references without sw", () => {
+  it("uses system.swPath when given, and the roots' references unless both sides have sw", () => {
     const before = fakeClosure({
       root: ROOT_BEFORE,
       packages: [{ name: "vim-9.1.0", selected: true }],
@@ -194,9 +197,19 @@ describe("diffClosures", () => {
     const sw = withSw.paths.find((p) => p.path.endsWith("-system-path"))?.path;
     const rootInfo = withSw.paths.find((p) => p.path === withSw.root);
     if (rootInfo) rootInfo.references = rootInfo.references.filter((r) => r !== sw); // only the facts know sw
-    const viaFacts = diffClosures(before, { ...withSw, system: { swPath: sw ?? "" } });
-    expect(viaFacts.after).toMatchObject({ selectedFrom: "sw", swPath: sw });
-    expect(viaFacts.packages.find((p) => p.name === "vim")?.selection).toBe("*");
+    const viaFacts = { ...withSw, system: { swPath: sw ?? "" } };
+    // A mixed pair (only one side has sw) reads both roots' references, as nvd does.
+    const mixed = diffClosures(before, viaFacts);
+    expect(mixed.after).toMatchObject({ selectedFrom: "root", swPath: sw });
+    expect(mixed.before.selectedFrom).toBe("root");
+    expect(mixed.packages.find((p) => p.name === "vim")?.selection).toBe("*");
+    const bothSw = diffClosures(
+      fakeClosure({ root: ROOT_BEFORE, packages: [{ name: "vim-9.1.0", selected: true }] }),
+      viaFacts,
+    );
+    expect(bothSw.after).toMatchObject({ selectedFrom: "sw", swPath: sw });
+    expect(bothSw.before.selectedFrom).toBe("sw");
+    expect(bothSw.packages.find((p) => p.name === "vim")?.selection).toBe("*");
   });
 
   it("ignores duplicate entries, non-store paths and derivations in the package list", () => {
@@ -256,5 +269,110 @@ describe("diffClosures", () => {
     expect(diff.counts).toMatchObject({ removed, upgraded, added: 100, downgraded: 0, changed: 0 });
     expect(diff.counts.rebuilt).toBe(rebuilt + 1); // + system-path
     expect(diff.packages.map((p) => p.name)).toEqual([...diff.packages.map((p) => p.name)].sort());
+  });
+});
+
+/**
+ * Where nvd is right and Ternix follows it, and where Ternix keeps its own better rule. Each case
+ * gives the marker Ternix prints (kind letter, then selection), with what `nvd diff` and
+ * `nix store diff-closures` print for the same pair.
+ */
+describe("agreeing with nvd where nvd is right", () => {
+  // "." for a selection-only change (kind unchanged); undefined: the package is not listed at all.
+  const LETTER = {
+    upgraded: "U",
+    downgraded: "D",
+    changed: "C",
+    added: "A",
+    removed: "R",
+    rebuilt: "B",
+    unchanged: ".",
+  };
+  const markerOf = (diff: ReturnType<typeof diffClosures>, name: string) => {
+    const p = diff.packages.find((x) => x.name === name);
+    return p ? `[${LETTER[p.kind]}${p.selection}]` : undefined;
+  };
+  const plain = (root: string, packages: string[] = []) => fakeClosure({ root, packages, sw: false });
+
+  it.each<[string, () => ReturnType<typeof diffClosures>, string, string | undefined]>([
+    [
+      // nvd: [U.] foo 1.0 -> 1.1, 1.2 (every new version above every old one).
+      // diff-closures: "foo: 1.0 → 1.1, 1.2" (it never says which way).
+      "{1.0} -> {1.1, 1.2} is an upgrade",
+      () => pair(["foo-1.0"], ["foo-1.1", "foo-1.2"]),
+      "foo",
+      "[U.]",
+    ],
+    [
+      // nvd: [C.] (1.1 is not above 2.0); Ternix pairs the lines: 1.0 -> 1.1 and 2.0 -> 2.1.
+      // diff-closures: "foo: 1.0, 2.0 → 1.1, 2.1".
+      "{1.0, 2.0} -> {1.1, 2.1} is an upgrade, line by line",
+      () => pair(["foo-1.0", "foo-2.0"], ["foo-1.1", "foo-2.1"]),
+      "foo",
+      "[U.]",
+    ],
+    [
+      // nvd: [U.] git 2.47.0 -> 2.49.0 (the root is a package); diff-closures: "git: 2.47.0 → 2.49.0".
+      // Not a NixOS system, so the root is not hidden, and not reported as removed.
+      "two plain packages: the root is upgraded",
+      () => diffClosures(plain("git-2.47.0", ["zlib-1.3.1"]), plain("git-2.49.0", ["zlib-1.3.1"])),
+      "git",
+      "[U.]",
+    ],
+    [
+      // nvd compares numbers as Python ints: [U.]; diff-closures: "foo: 9999999999 → 10000000000".
+      // Nix's own compareVersions would call it a downgrade (string2Int<int> overflows).
+      "numbers past 2^31 compare as numbers",
+      () => pair(["foo-9999999999"], ["foo-10000000000"]),
+      "foo",
+      "[U.]",
+    ],
+    [
+      // A system (with sw) against a bare closure (no sw): nvd reads both roots' references, so
+      // openssl, referenced by both roots, is no selection change and is not printed; neither
+      // tool prints it (diff-closures has no selection at all). Per side it would be [.+] here.
+      "a mixed pair reads both roots' references",
+      () =>
+        diffClosures(
+          fakeClosure({
+            root: ROOT_BEFORE,
+            packages: [{ name: "vim-9.1.0", selected: true }, "openssl-3.3.2"],
+          }),
+          fakeClosure({
+            root: "env-1.0",
+            packages: [
+              { name: "vim-9.1.1", selected: true },
+              { name: "openssl-3.3.2", selected: true },
+            ],
+            sw: false,
+          }),
+        ),
+      "openssl",
+      undefined,
+    ],
+    [
+      // The same mixed pair: vim is referenced by both roots. nvd: [U*]; diff-closures: "vim: 9.1.0 → 9.1.1".
+      "a mixed pair: a package both roots reference is selected on both sides",
+      () =>
+        diffClosures(
+          fakeClosure({
+            root: ROOT_BEFORE,
+            packages: [{ name: "vim-9.1.0", selected: true }, "openssl-3.3.2"],
+          }),
+          fakeClosure({ root: "env-1.0", packages: [{ name: "vim-9.1.1", selected: true }], sw: false }),
+        ),
+      "vim",
+      "[U*]",
+    ],
+  ])("%s", (_, makeDiff, name, marker) => {
+    expect(markerOf(makeDiff(), name)).toBe(marker);
+  });
+
+  it("still hides the root of a NixOS system, with or without sw", () => {
+    const withoutSw = diffClosures(
+      fakeClosure({ root: ROOT_BEFORE, packages: ["vim-9.1.0"], sw: false }),
+      fakeClosure({ root: ROOT_AFTER, packages: ["vim-9.1.1"], sw: false }),
+    );
+    expect(withoutSw.packages.map((p) => p.name)).toEqual(["vim"]);
   });
 });

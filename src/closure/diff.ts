@@ -6,17 +6,21 @@
  * Semantics, and where they differ from nvd and `nix store diff-closures`:
  * - Package identity is the `pname` (see store-name.ts); output suffixes (`-bin`, `-dev`, …) are
  *   neither name nor version, so a package's outputs form one line, as in both tools.
- * - The roots (e.g. `nixos-system-web-24.11…`) are not listed as packages: their version changes on
- *   every update and says nothing about what runs. They are reported in `before`/`after` instead and
- *   counted in the sizes. nvd lists the root as an ordinary package.
- * - Upgrade/downgrade: see {@link ChangeKind}. Versions kept on both sides are ignored, and the rest
- *   are paired in order, so `{1.0, 2.0} -> {1.1, 2.1}` is an upgrade (nvd: changed) and
- *   `{1.0} -> {1.1, 1.2}` is changed (nvd: upgrade). Versions compare with Nix's own
- *   `compareVersions`; nvd uses an approximation of it.
+ * - A NixOS system's root (`nixos-system-web-24.11…`, or any root with a `sw`) is not listed as a
+ *   package: its version changes on every update and says nothing about what runs. It is reported
+ *   in `before`/`after` instead and counted in the sizes. nvd lists it as an ordinary package. Any
+ *   other root is a package like every other (`git-2.47.0` -> `git-2.49.0` is git upgraded).
+ * - Upgrade/downgrade: see {@link classifyVersionChange}. Versions compare with Nix's own
+ *   `compareVersions` (but numbers past 2^31 stay numbers: see version.ts); nvd uses an
+ *   approximation of it.
  * - Rebuilds (same versions, different paths) are classified and counted; nvd ignores them, and
  *   diff-closures shows them only as a size change above 8 KiB.
- * - Selected packages: references of the root's `sw` (`system.swPath`, else the root reference named
- *   `system-path`), else the root's own references — nvd's rule. nvd decides per side, so does this.
+ * - Selected packages: the references of `sw` (`system.swPath`, else the root reference named
+ *   `system-path`) when BOTH sides have one, else the references of each root — nvd's rule, and the
+ *   right one for mixed pairs (a system against a plain package or a bare closure): a selection
+ *   marker compares one side's selection with the other's, which means something only when both
+ *   were read the same way. Deciding per side would mark every `environment.systemPackages` entry
+ *   `-` and every reference of the other root `+` merely because the sides are of different kinds.
  */
 import { parseStorePath } from "./store-name.js";
 import { compareVersions, sortVersions } from "./version.js";
@@ -43,19 +47,30 @@ interface IndexedClosure {
   side: ClosureSide;
   byPath: ReadonlyMap<string, StorePathInfo>;
   groups: Map<string, PackageGroup>;
-  selected: Set<string>;
+  rootInfo: StorePathInfo | undefined;
+  swInfo: StorePathInfo | undefined;
 }
 
-/** Index one closure: dedupe paths, group them by package, find the selected packages. */
+/** Index one closure: dedupe paths, group them by package, find its `sw`. */
 function indexClosure(input: ClosureInput): IndexedClosure {
   const byPath = new Map<string, StorePathInfo>();
   for (const info of input.paths) byPath.set(info.path, info);
+
+  const rootInfo = byPath.get(input.root);
+  // NixOS's `sw` is the `system-path` derivation; a suffix test avoids parsing every root reference.
+  const swPath = input.system?.swPath ?? rootInfo?.references.find((ref) => ref.endsWith("-system-path"));
+  const swInfo = swPath === undefined ? undefined : byPath.get(swPath);
+  const rootParsed = parseStorePath(input.root);
+  const isSystem =
+    input.system !== undefined ||
+    swInfo !== undefined ||
+    rootParsed?.pname.startsWith("nixos-system-") === true;
 
   let narSize = 0;
   const groups = new Map<string, PackageGroup>();
   for (const info of byPath.values()) {
     narSize += info.narSize;
-    if (info.path === input.root) continue;
+    if (isSystem && info.path === input.root) continue;
     const parsed = parseStorePath(info.path);
     if (!parsed) continue;
     let group = groups.get(parsed.pname);
@@ -68,27 +83,14 @@ function indexClosure(input: ClosureInput): IndexedClosure {
     group.narSize += info.narSize;
   }
 
-  const rootInfo = byPath.get(input.root);
-  // NixOS's `sw` is the `system-path` derivation; a suffix test avoids parsing every root reference.
-  const swPath = input.system?.swPath ?? rootInfo?.references.find((ref) => ref.endsWith("-system-path"));
-  const swInfo = swPath === undefined ? undefined : byPath.get(swPath);
-  const selectedFrom = swInfo ? "sw" : "root";
-  const selectionSource = swInfo ?? rootInfo;
-  const selected = new Set<string>();
-  for (const ref of selectionSource?.references ?? []) {
-    if (ref === selectionSource?.path || ref === input.root) continue;
-    const parsed = parseStorePath(ref);
-    if (parsed) selected.add(parsed.pname);
-  }
-
-  const rootParsed = parseStorePath(input.root);
   const side: ClosureSide = {
     root: input.root,
     rootName: rootParsed?.pname ?? input.root,
     rootVersion: rootParsed?.version ?? "",
     paths: byPath.size,
     narSize,
-    selectedFrom,
+    // Decided for both sides together, in diffClosures.
+    selectedFrom: "root",
     kernelVersions: sortVersions(
       new Set(
         [...groups]
@@ -99,7 +101,18 @@ function indexClosure(input: ClosureInput): IndexedClosure {
   };
   if (swInfo) side.swPath = swInfo.path;
   if (input.system) side.system = input.system;
-  return { side, byPath, groups, selected };
+  return { side, byPath, groups, rootInfo, swInfo };
+}
+
+/** The pnames `source` references (itself and the root excepted): the packages the user selected. */
+function selectedPackages(source: StorePathInfo | undefined, root: string): Set<string> {
+  const selected = new Set<string>();
+  for (const ref of source?.references ?? []) {
+    if (ref === source?.path || ref === root) continue;
+    const parsed = parseStorePath(ref);
+    if (parsed) selected.add(parsed.pname);
+  }
+  return selected;
 }
 
 function toSide(group: PackageGroup): PackageSide {
@@ -111,7 +124,14 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Classify a version-set change; `before` and `after` are sorted ascending and differ. */
+/**
+ * Classify a version-set change; `before` and `after` are sorted ascending and differ. Versions kept
+ * on both sides are ignored. Of the rest, the change is an upgrade when every new version is higher
+ * than every old one (`{1.0} -> {1.1, 1.2}`, as nvd says), a downgrade when every new one is lower.
+ * Otherwise, with as many versions gone as came, they pair up in order, each pair one package line
+ * (`{1.0, 2.0} -> {1.1, 2.1}`: both lines upgraded, so upgraded; nvd says changed, since 1.1 < 2.0).
+ * Anything else (a version only added or dropped, pairs that disagree) is changed.
+ */
 export function classifyVersionChange(
   before: readonly string[],
   after: readonly string[],
@@ -120,7 +140,11 @@ export function classifyVersionChange(
   const afterSet = new Set(after);
   const gone = before.filter((v) => !afterSet.has(v));
   const came = after.filter((v) => !beforeSet.has(v));
-  if (gone.length === 0 || gone.length !== came.length) return "changed";
+  if (gone.length === 0 || came.length === 0) return "changed";
+  // Sorted ascending, so comparing the extremes compares every pair.
+  if (compareVersions(gone.at(-1) ?? "", came[0] ?? "") < 0) return "upgraded";
+  if (compareVersions(came.at(-1) ?? "", gone[0] ?? "") < 0) return "downgraded";
+  if (gone.length !== came.length) return "changed";
   let up = true;
   let down = true;
   gone.forEach((old, i) => {
@@ -139,6 +163,11 @@ export function selectionMarker(before: boolean, after: boolean): SelectionMarke
 export function diffClosures(before: ClosureInput, after: ClosureInput): ClosureDiff {
   const left = indexClosure(before);
   const right = indexClosure(after);
+  // One rule for both sides (see the header): `sw` when both have one, else each root.
+  const fromSw = left.swInfo !== undefined && right.swInfo !== undefined;
+  left.side.selectedFrom = right.side.selectedFrom = fromSw ? "sw" : "root";
+  const leftSelected = selectedPackages(fromSw ? left.swInfo : left.rootInfo, before.root);
+  const rightSelected = selectedPackages(fromSw ? right.swInfo : right.rootInfo, after.root);
 
   const names = new Set([...left.groups.keys(), ...right.groups.keys()]);
   const packages: PackageChange[] = [];
@@ -154,8 +183,8 @@ export function diffClosures(before: ClosureInput, after: ClosureInput): Closure
       kind = sameMembers(beforeSide.paths, afterSide.paths) ? "unchanged" : "rebuilt";
     } else kind = classifyVersionChange(beforeSide.versions, afterSide.versions);
 
-    const selectedBefore = left.selected.has(name);
-    const selectedAfter = right.selected.has(name);
+    const selectedBefore = leftSelected.has(name);
+    const selectedAfter = rightSelected.has(name);
     if (kind === "unchanged" && selectedBefore === selectedAfter) continue;
     packages.push({
       name,

@@ -47,9 +47,14 @@ describe("compareVersions", () => {
     ["01", "1", 0], // numbers compare numerically
     ["1.10", "1.9", 1],
     ["2147483647", "2147483646", 1],
-    // Past int32, Nix's string2Int<int> fails and the components compare as strings.
-    ["99999999999", "100000000000", 1],
-    ["99999999999", "5", -1], // a non-number sorts before a number
+    // Past 2^31, Nix's string2Int<int> overflows and compares these as strings (9999999999 >
+    // 10000000000, and 10000000000 < 5); Ternix keeps comparing numbers (see version.ts).
+    ["2147483648", "2147483647", 1],
+    ["9999999999", "10000000000", -1],
+    ["99999999999", "100000000000", -1],
+    ["99999999999", "5", 1],
+    ["20241201123000", "20241201093000", 1],
+    ["1.0002147483648", "1.2147483648", 0], // leading zeros do not count, as for short numbers
     ["", "", 0],
     ["", "0", -1],
     ["", "a", -1],

@@ -6,8 +6,14 @@
  *   component is either a maximal run of digits or a maximal run of characters that are neither
  *   digits nor separators. So `9.9p1` is `9`, `9`, `p`, `1` and `2.3a` is `2`, `3`, `a`.
  * - Components are compared pairwise; a missing component is the empty string.
- * - Two numbers compare numerically. "Number" means what Nix's `string2Int<int>` accepts: a run of
- *   digits that fits a signed 32-bit int. Longer runs fall through to the string rules below.
+ * - Two numbers compare numerically, whatever their length. Here Ternix departs from Nix on purpose:
+ *   Nix reads a component with `string2Int<int>`, so a run of digits past 2^31 - 1 is not a number to
+ *   it and compares as a string, and below every real number (`10000000000 < 9999999999`, and
+ *   `10000000000 < 5`). That is an overflow, not a designed order: versions made of timestamps
+ *   (`20241201123000`) or long build counters are numbers to the people reading the diff, and an
+ *   upgrade between them shown as a downgrade would be a false alarm. Nothing Ternix compares feeds
+ *   back into Nix (`nix store diff-closures` only lists versions, it does not order them), so only
+ *   `nix-env -u` would order such versions differently.
  * - The empty string sorts before a number (`1.0 < 1.0.1`).
  * - `pre` sorts before everything except another `pre` (`1.0pre1 < 1.0`).
  * - A non-number sorts before a number (Nix's own comment: "assume that `2.3a' < `2.3.1'").
@@ -15,8 +21,6 @@
  */
 
 export type Ordering = -1 | 0 | 1;
-
-const INT_MAX = 2147483647;
 
 /** The components of a version, as Nix splits it. Exposed for tests and explanations. */
 export function splitVersion(version: string): string[] {
@@ -67,23 +71,27 @@ function nextComponent(s: string, start: number): { component: string; end: numb
   return { component: s.slice(from, p), end: p };
 }
 
-/** The component as Nix's `string2Int<int>` reads it, or undefined when it is not a (32-bit) number. */
-function asNumber(component: string): number | undefined {
-  if (component === "" || !isDigit(component.charCodeAt(0))) return undefined;
-  // Components are all-digit or digit-free, so checking the first character is enough.
-  const n = Number(component);
-  return n <= INT_MAX ? n : undefined;
+/** Components are all-digit or digit-free, so checking the first character is enough. */
+function isNumber(component: string): boolean {
+  return component !== "" && isDigit(component.charCodeAt(0));
+}
+
+/** Two digit runs of any length, numerically: without leading zeros, the longer is larger. */
+function numberLess(c1: string, c2: string): boolean {
+  const a = c1.replace(/^0+/, "");
+  const b = c2.replace(/^0+/, "");
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 function componentLess(c1: string, c2: string): boolean {
-  const n1 = asNumber(c1);
-  const n2 = asNumber(c2);
-  if (n1 !== undefined && n2 !== undefined) return n1 < n2;
-  if (c1 === "" && n2 !== undefined) return true;
+  const n1 = isNumber(c1);
+  const n2 = isNumber(c2);
+  if (n1 && n2) return numberLess(c1, c2);
+  if (c1 === "" && n2) return true;
   if (c1 === "pre" && c2 !== "pre") return true;
   if (c2 === "pre") return false;
-  if (n2 !== undefined) return true;
-  if (n1 !== undefined) return false;
+  if (n2) return true;
+  if (n1) return false;
   return c1 < c2;
 }
 

@@ -29,6 +29,7 @@ import {
   type BuildResult,
   type StorePathInfo,
 } from "./schemas.js";
+import { storeDatabaseFor, type StoreDatabase } from "./store-db-reader.js";
 import { atLeast, formatNixVersion, MINIMUM_NIX, parseNixVersion, type NixVersion } from "./version.js";
 
 export const INSTALL_HINT =
@@ -42,6 +43,11 @@ export interface NixAdapterOptions {
   nixBin?: string | undefined;
   /** Streams Nix's stderr lines (build progress) to the caller. */
   onStderrLine?: ((line: string) => void) | undefined;
+  /**
+   * Where closures are read from before asking `nix path-info`; by default the database of the store
+   * these options and this environment select (`null`: never read it).
+   */
+  storeDatabase?: StoreDatabase | null | undefined;
 }
 
 export interface BuildOutcome {
@@ -67,6 +73,13 @@ export interface Nix {
     paths: readonly string[],
     options?: { recursive?: boolean; closureSize?: boolean },
   ): Promise<StorePathInfo[]>;
+  /**
+   * Every path in the closures of `roots` with its NAR size and references (an invalid root comes
+   * back with `valid: false`): from the store database when it can answer, else one
+   * `nix path-info --recursive` call. Both give the same result.
+   */
+  closurePathInfo(roots: readonly string[]): Promise<StorePathInfo[]>;
+  readonly storeDatabase: StoreDatabase | undefined;
   diffClosures(before: string, after: string): Promise<string>;
   /** What building `installables` would do: derivations built locally, paths downloaded. */
   dryRun(installables: readonly string[]): Promise<DryRun>;
@@ -126,6 +139,10 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
   const siblingBin = (name: string) => (nixBin.includes("/") ? nixBin.replace(/[^/]*$/, name) : name);
   const caps = capabilitiesFor(version);
   const global = globalArgs(options.global ?? { options: [] });
+  const storeDatabase =
+    options.storeDatabase === null
+      ? undefined
+      : (options.storeDatabase ?? storeDatabaseFor(options.global?.options ?? [], options.env));
   const withDefaults = (o: RunOptions = {}): RunOptions => ({
     env: options.env,
     onStderrLine: options.onStderrLine,
@@ -146,6 +163,12 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     const result = await options.run(siblingBin(bin), [...legacyGlobal, ...args], withDefaults(o));
     if (result.exitCode !== 0) throw nixFailure(what, result);
     return result;
+  };
+
+  const pathInfo: Nix["pathInfo"] = async (paths, o = {}) => {
+    if (paths.length === 0) return [];
+    const result = await check("querying store paths failed", pathInfoArgs(paths, o));
+    return parsePathInfoJson(result.stdout);
   };
 
   return {
@@ -192,10 +215,11 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
         exitCode: result.exitCode,
       };
     },
-    async pathInfo(paths, o = {}) {
-      if (paths.length === 0) return [];
-      const result = await check("querying store paths failed", pathInfoArgs(paths, o));
-      return parsePathInfoJson(result.stdout);
+    pathInfo,
+    storeDatabase,
+    async closurePathInfo(roots) {
+      if (roots.length === 0) return [];
+      return (await storeDatabase?.closures(roots)) ?? pathInfo(roots, { recursive: true });
     },
     async diffClosures(before, after) {
       return (await check("nix store diff-closures failed", diffClosuresArgs(before, after))).stdout;

@@ -222,9 +222,10 @@ describe("toClosureDiffJson", () => {
     expect(json.packages.find((p) => p.name === "htop")).toMatchObject({ kind: "unchanged", selection: "+" });
     expect(json.summary).toMatchObject({
       needsReboot: true,
-      upgraded: 14,
+      // nodejs {20.18.0} -> {20.18.1, 22.11.0}: every new version is higher, an upgrade.
+      upgraded: 15,
       downgraded: 1,
-      changed: 1,
+      changed: 0,
       added: 2,
       removed: 1,
       rebuilt: 5,

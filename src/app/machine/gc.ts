@@ -133,7 +133,7 @@ export async function planGc(request: GcRequest, deps: { nix: Nix; effects: Effe
   const deletedRoots = retention.deleted.map((g) => g.storePath);
   let estimate: ReclaimEstimate = { paths: 0, bytes: 0 };
   if (deletedRoots.length > 0) {
-    const infos = await deps.nix.pathInfo([...new Set([...keptRoots, ...deletedRoots])], { recursive: true });
+    const infos = await deps.nix.closurePathInfo([...new Set([...keptRoots, ...deletedRoots])]);
     const byPath = new Map<string, PathSize>(infos.filter((i) => i.valid).map((i) => [i.path, i]));
     estimate = estimateReclaim(deletedRoots, keptRoots, byPath);
   }
