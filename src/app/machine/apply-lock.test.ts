@@ -1,7 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TernixError } from "../../errors.js";
+import { run } from "../../proc/run.js";
 import { acquireApplyLock, ApplyLockedError } from "./apply-lock.js";
 import { fakeEffects } from "./system-effects.test-support.js";
 
@@ -84,5 +86,37 @@ describe("acquireApplyLock", () => {
       ApplyLockedError,
     );
     await first.release();
+  });
+});
+
+describe("acquireApplyLock on an unusable path", () => {
+  it.each([
+    ["a directory", async (path: string) => mkdir(path)],
+    ["a FIFO", async (path: string) => void (await run("mkfifo", [path]))],
+  ])("fails clearly, without spinning, when the lock path is %s", async (_name, make) => {
+    const path = join(dir, "apply.lock");
+    await make(path);
+    const fx = fakeEffects({ alive: () => true });
+    const error = await acquireApplyLock({ path, command: "switch", wait: true }, fx).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TernixError);
+    expect((error as TernixError).message).toBe(
+      `cannot use the apply lock ${path}: it is not a regular file.`,
+    );
+    expect((error as TernixError).hint).toContain("Remove or move aside");
+    expect(fx.sleeps).toEqual([]);
+  });
+
+  it("fails clearly when the state directory cannot be created", async () => {
+    await writeFile(join(dir, "state"), "a file where the directory should be");
+    const path = join(dir, "state", "apply.lock");
+    const error = await acquireApplyLock({ path, command: "gc", wait: false }, fakeEffects()).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TernixError);
+    expect((error as TernixError).message).toMatch(
+      /cannot use the apply lock .*: cannot create its directory/,
+    );
   });
 });

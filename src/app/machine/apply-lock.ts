@@ -4,7 +4,7 @@
  * `wait`, is waited for.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { link, lstat, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { TernixError } from "../../errors.js";
 import type { Effects } from "../effects.js";
@@ -51,6 +51,19 @@ const APPLY_LOCK: LockDescription = {
 
 export class ApplyLockedError extends TernixError {}
 
+/**
+ * How many times in a row the lock may vanish or be taken over between our attempts before we give
+ * up: each such round is a race with another run, which cannot go on for long unless the lock path
+ * is unusable (e.g. a directory, which `link` reports as existing and `readFile` cannot read).
+ */
+const MAX_RACES = 50;
+
+function unusableLock(path: string, why: string): TernixError {
+  return new TernixError(`cannot use the apply lock ${path}: ${why}.`, {
+    hint: `Remove or move aside what is at ${path} (it must be a regular file Ternix creates), or point the state directory elsewhere.`,
+  });
+}
+
 export async function acquireApplyLock(
   options: AcquireOptions,
   deps: { effects: Effects; system: Pick<SystemEffects, "pid" | "isPidAlive" | "sleep"> },
@@ -64,9 +77,17 @@ export async function acquireApplyLock(
     token: randomBytes(6).toString("hex"),
   };
   const content = `${JSON.stringify(owner)}\n`;
-  await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
+  try {
+    await mkdir(dirname(options.path), { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw unusableLock(options.path, `cannot create its directory (${errorCode(error)})`);
+  }
   let announced = false;
+  let races = 0;
   while (!(await createComplete(options.path, content))) {
+    if (++races > MAX_RACES) throw unusableLock(options.path, "it keeps changing under us");
+    const info = await lstat(options.path).catch(() => undefined);
+    if (info !== undefined && !info.isFile()) throw unusableLock(options.path, "it is not a regular file");
     const text = await readFile(options.path, "utf8").catch(() => undefined);
     if (text === undefined) continue; // Released between our attempt and the read: try again.
     const holder = parseOwner(text);
@@ -85,6 +106,7 @@ export async function acquireApplyLock(
         hint: `Wait for it to finish, or ${describe.waitHint}. If no such process exists, remove ${options.path}.`,
       });
     }
+    races = 0;
     if (!announced) {
       effects.onEvent({ type: "log", level: "info", message: `Waiting for ${who} to finish…` });
       announced = true;
@@ -111,16 +133,24 @@ export async function acquireApplyLock(
  */
 async function createComplete(path: string, content: string): Promise<boolean> {
   const tmp = `${path}.new-${randomBytes(4).toString("hex")}`;
-  await writeFile(tmp, content, { flag: "wx", mode: 0o644 });
+  try {
+    await writeFile(tmp, content, { flag: "wx", mode: 0o644 });
+  } catch (error) {
+    throw unusableLock(path, `cannot write next to it (${errorCode(error)})`);
+  }
   try {
     await link(tmp, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
+    throw unusableLock(path, `cannot create it (${errorCode(error)})`);
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
 function parseOwner(text: string): LockOwner | undefined {
