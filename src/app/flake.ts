@@ -1,9 +1,12 @@
 /** Finding the user's flake and reading its lock. */
-import { readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
 import type { Git } from "../git/git.js";
-import { pathExists } from "../proc/files.js";
+import { pathExists, readUserFile } from "../proc/files.js";
+
+/** What to do about a flake.lock that is not a regular file. */
+export const LOCK_FILE_HINT =
+  "A flake.lock must be a regular file: move this one aside and regenerate it with `nix flake lock` (or `git checkout flake.lock`).";
 
 export interface FlakeLocation {
   /** Absolute directory holding flake.nix. */
@@ -50,14 +53,11 @@ export async function locateFlake(dirArg: string | undefined, cwd: string, git: 
 
 /** flake.lock's text, or a clear error when there is none. */
 export async function readLockText(flake: FlakeLocation): Promise<string> {
-  try {
-    return await readFile(flake.lockPath, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new InputError(`no flake.lock in ${flake.dir}.`, {
-        hint: "Create it with `nix flake lock` and commit it; Ternix reviews changes to an existing lock.",
-      });
-    }
-    throw error;
+  const text = await readUserFile(flake.lockPath, { hint: LOCK_FILE_HINT });
+  if (text === undefined) {
+    throw new InputError(`no flake.lock in ${flake.dir}.`, {
+      hint: "Create it with `nix flake lock` and commit it; Ternix reviews changes to an existing lock.",
+    });
   }
+  return text;
 }

@@ -1,5 +1,6 @@
 /** `ternix init ci`: write the scheduled workflow that runs `ternix pr`. */
-import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { readUserFile } from "../proc/files.js";
 import { relative, sep } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
@@ -23,7 +24,7 @@ const nodeFs: CiWorkflowFs = {
       () => true,
       () => false,
     ),
-  readFile: (path) => readFile(path, "utf8"),
+  readFile: async (path) => (await readUserFile(path)) ?? "",
   writeFile: (path, content) => writeFile(path, content),
   mkdir: (path, options) => mkdir(path, options),
 };

@@ -2,11 +2,11 @@
  * `ternix.toml` at the flake root: settings users keep with their flake. Every key is optional;
  * command-line flags override it. Documented in docs/config.md.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
 import { InputError } from "../errors.js";
+import { readUserFile } from "../proc/files.js";
 
 export const CONFIG_FILE = "ternix.toml";
 
@@ -152,14 +152,10 @@ export function parseConfig(text: string, file: string): Config {
 /** Load `ternix.toml` from the flake directory; defaults when there is none. */
 export async function loadConfig(flakeDir: string): Promise<Config> {
   const file = join(flakeDir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return defaultConfig();
-    throw error;
-  }
-  return parseConfig(text, file);
+  const text = await readUserFile(file, {
+    hint: `Make ${file} a regular TOML file (docs/config.md), or move it aside.`,
+  });
+  return text === undefined ? defaultConfig() : parseConfig(text, file);
 }
 
 /**

@@ -1,7 +1,97 @@
-/** File helpers for files users own: writes are atomic (temp file + rename in the same directory). */
+/**
+ * File helpers for files users own: reads check what the file is before reading it; writes are atomic
+ * (temp file + rename in the same directory).
+ */
+import type { Stats } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { access, constants, lstat, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  access,
+  constants,
+  lstat,
+  open,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { UsageError } from "../errors.js";
+
+/** Larger than any flake.lock, ternix.toml or state file; a file beyond it is not one of them. */
+export const MAX_USER_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface ReadUserFileOptions {
+  /** What to do about a file that is not usable, e.g. "Regenerate it with `nix flake lock`." */
+  hint?: string;
+  maxBytes?: number;
+}
+
+/**
+ * A file the user owns or named (flake.lock, ternix.toml, a state or report file), or undefined when
+ * nothing is there. Opened without blocking (a FIFO would hang a plain read) and checked before it is
+ * read: anything but a regular file of sane size (a directory, FIFO, device such as /dev/zero, socket)
+ * is a usage error naming the path, never a hang or an internal error.
+ */
+export async function readUserFile(
+  path: string,
+  options: ReadUserFileOptions = {},
+): Promise<string | undefined> {
+  const hint = options.hint ?? `Replace ${path} with a regular file, or move it aside.`;
+  const maxBytes = options.maxBytes ?? MAX_USER_FILE_BYTES;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new UsageError(`cannot read ${path} (${code ?? "unknown error"}).`, { hint });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new UsageError(`${path} is ${fileKind(info)}, not a regular file.`, { hint });
+    if (info.size > maxBytes) throw tooLarge(path, maxBytes, hint);
+    const buffer = Buffer.alloc(Math.min(info.size + 1, maxBytes + 1));
+    let length = 0;
+    // Read to the end even if the file grew since the stat, but never past the limit.
+    for (;;) {
+      if (length === buffer.length) break;
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw tooLarge(path, maxBytes, hint);
+    return buffer.toString("utf8", 0, length);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "unknown error"}).`,
+      {
+        hint,
+      },
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(path: string, maxBytes: number, hint: string): UsageError {
+  return new UsageError(
+    `${path} is larger than ${maxBytes / (1024 * 1024)} MiB; it cannot be the file Ternix expects.`,
+    {
+      hint,
+    },
+  );
+}
+
+function fileKind(info: Stats): string {
+  if (info.isDirectory()) return "a directory";
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  return "an unusual file";
+}
 
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.ternix-${randomBytes(4).toString("hex")}`);
@@ -27,7 +117,7 @@ export async function pathExists(path: string): Promise<boolean> {
  * user's file must not touch it when nothing changed.
  */
 export async function ensureFileContent(path: string, content: string): Promise<void> {
-  const current = await readFile(path, "utf8").catch(() => undefined);
+  const current = await readUserFile(path).catch(() => undefined);
   if (current !== content) await writeFileAtomic(path, content);
 }
 

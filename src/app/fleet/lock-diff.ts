@@ -1,12 +1,13 @@
 /** `ternix lock-diff`: compare two locks given as git revisions or files. */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { InputError } from "../../errors.js";
 import type { Git } from "../../git/git.js";
 import { diffLocks, type LockDiff } from "../../lock/diff.js";
 import { parseFlakeLock } from "../../lock/parse.js";
 import type { FlakeLock } from "../../lock/schema.js";
-import { locateFlake, readLockText, type FlakeLocation } from "../flake.js";
+import { readUserFile } from "../../proc/files.js";
+import { LOCK_FILE_HINT, locateFlake, readLockText, type FlakeLocation } from "../flake.js";
 
 export interface LockSide {
   /** What the user named: a revision, a file, or "working tree". */
@@ -48,9 +49,10 @@ async function workingTree(flake: FlakeLocation): Promise<LockSide> {
   return { label: "working tree", lock: parseFlakeLock(await readLockText(flake), flake.lockPath) };
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** Whether something other than a directory is at `path` (a directory may share a revision's name). */
+async function isNonDirectory(path: string): Promise<boolean> {
   return stat(path).then(
-    (s) => s.isFile(),
+    (s) => !s.isDirectory(),
     () => false,
   );
 }
@@ -63,8 +65,9 @@ export async function loadSide(
   git: Git,
 ): Promise<LockSide> {
   const asPath = resolve(cwd, spec);
-  if (await isFile(asPath)) {
-    return { label: spec, lock: parseFlakeLock(await readFile(asPath, "utf8"), asPath) };
+  if (await isNonDirectory(asPath)) {
+    const text = await readUserFile(asPath, { hint: LOCK_FILE_HINT });
+    if (text !== undefined) return { label: spec, lock: parseFlakeLock(text, asPath) };
   }
   const flake = await getFlake();
   if (flake.gitRoot === undefined || flake.lockPathInRepo === undefined) {

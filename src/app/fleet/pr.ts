@@ -7,7 +7,7 @@
  * The user's checkout is left alone: the commit is made with git plumbing and a temporary index,
  * and when Ternix ran the plan itself the working tree's flake.lock is put back as it was.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../../config/config.js";
 import { ExitCode, InputError, UsageError } from "../../errors.js";
@@ -43,7 +43,7 @@ import { changedInputs, diffLocks, lockCommitMessage, prTitle, type LockDiff } f
 import { lockInputs, type LockedInput } from "../../lock/graph.js";
 import { parseFlakeLock } from "../../lock/parse.js";
 import type { FlakeLock } from "../../lock/schema.js";
-import { ensureFileContent } from "../../proc/files.js";
+import { ensureFileContent, readUserFile } from "../../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../../report/plan.js";
 import type { Effects } from "../effects.js";
 import { readLockText, type FlakeLocation } from "../flake.js";
@@ -413,11 +413,11 @@ interface ObtainedPlan {
 async function obtainPlan(request: PrRequest, deps: PrDeps, baseLockText: string): Promise<ObtainedPlan> {
   const { flake, source } = request;
   if (source.kind === "report") {
-    const text = await readFile(source.file, "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new InputError(`cannot read the plan report ${source.file}: ${error.code ?? error.message}`, {
-        hint: "Pass the file `ternix plan --format json --output FILE` wrote.",
-      });
-    });
+    const reportHint = "Pass the file `ternix plan --format json --output FILE` wrote.";
+    const text = await readUserFile(source.file, { hint: reportHint });
+    if (text === undefined) {
+      throw new InputError(`cannot read the plan report ${source.file}: ENOENT`, { hint: reportHint });
+    }
     const plan = parsePlanJson(text, source.file);
     const afterText = await readLockText(flake);
     if (plan.outcome === "changed" || plan.outcome === "host-broken") {

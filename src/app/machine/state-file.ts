@@ -1,23 +1,19 @@
 /** Reading and writing the state file; writes are atomic and happen under the apply lock. */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { InputError } from "../../errors.js";
-import { writeFileAtomic } from "../../proc/files.js";
+import { readUserFile, writeFileAtomic } from "../../proc/files.js";
 import { emptyState, parseState, serializeState, type SystemState } from "../../system/state.js";
 import { stateFilePath, type SystemPaths } from "./system-paths.js";
 
 export async function loadState(paths: SystemPaths): Promise<SystemState> {
   const file = stateFilePath(paths);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
-    throw error;
-  }
+  const moveAside = `Move it aside (\`mv ${file} ${file}.bad\`); Ternix starts a new one, forgetting which generations were known good.`;
+  const text = await readUserFile(file, { hint: moveAside });
+  if (text === undefined) return emptyState();
   const parsed = parseState(text);
   if (!parsed.ok) {
     throw new InputError(`${file}: ${parsed.reason}`, {
-      hint: `Move it aside (\`mv ${file} ${file}.bad\`); Ternix starts a new one, forgetting which generations were known good.`,
+      hint: moveAside,
     });
   }
   return parsed.state;

@@ -1,0 +1,103 @@
+/**
+ * End-to-end: the built CLI against hostile input (issue 10): special files where Ternix expects
+ * flake.lock, ternix.toml or a lock file to compare, odd input and host names, bad flags. Each case
+ * must end with one clear error (or a correct report) and nothing changed. Needs no Nix builds.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { run } from "../../src/proc/run.js";
+import { ensureBuiltCli, lines, runCli, type CliResult } from "../helpers/cli.js";
+
+let scratch: string;
+let flakeDir: string;
+
+/** A lock in the shape `nix flake lock` writes; `names` are the root's direct inputs. */
+function lockText(names: readonly string[], rev = "5e4fbfb6b3de1aa2872b76d49fafc942626e2add"): string {
+  const nodes: Record<string, unknown> = {};
+  const rootInputs: Record<string, string> = {};
+  names.forEach((name, i) => {
+    const key = `node${i}`;
+    rootInputs[name] = key;
+    nodes[key] = {
+      locked: {
+        lastModified: 1733040600,
+        narHash: "sha256-Ln3mgx8ZF5O7Kp2e1S8Yp3vZJ6yTb5Z7Fu2xqNHnW2k=",
+        owner: "NixOS",
+        repo: "nixpkgs",
+        rev,
+        type: "github",
+      },
+      original: { owner: "NixOS", ref: "nixos-24.11", repo: "nixpkgs", type: "github" },
+    };
+  });
+  nodes.root = { inputs: rootInputs };
+  return `${JSON.stringify({ nodes, root: "root", version: 7 }, null, 2)}\n`;
+}
+
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: "1", TERM: "dumb" });
+const ternix = (args: readonly string[]) => runCli(args, { cwd: flakeDir, env: env() });
+
+function expectCleanError(result: CliResult, exitCode: number, message: RegExp): void {
+  expect(result.exitCode, result.stderr).toBe(exitCode);
+  expect(result.stdout).toBe("");
+  const [error, hint, ...rest] = lines(result.stderr);
+  expect(error).toMatch(/^error: /);
+  expect(error).toMatch(message);
+  expect(hint).toMatch(/^hint: \S/);
+  expect(rest).toEqual([]);
+}
+
+beforeAll(async () => {
+  await ensureBuiltCli();
+  scratch = await mkdtemp(join(tmpdir(), "ternix-hostile-"));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+beforeEach(async () => {
+  flakeDir = await mkdtemp(join(scratch, "flake-"));
+  await writeFile(join(flakeDir, "flake.nix"), "{ outputs = _: { }; }\n");
+});
+
+describe("special files where Ternix reads a file", () => {
+  const mkfifo = async (path: string) => {
+    await run("mkfifo", [path]);
+  };
+
+  it.each([
+    ["a FIFO", mkfifo, "a FIFO \\(named pipe\\)"],
+    ["a directory", (path: string) => mkdir(path), "a directory"],
+  ])("flake.lock as %s: a usage error, no hang", async (_name, make, kind) => {
+    await make(join(flakeDir, "flake.lock"));
+    expectCleanError(await ternix(["inputs"]), 64, new RegExp(`flake\\.lock is ${kind}, not a regular file`));
+  });
+
+  it.each([
+    ["a FIFO", mkfifo, "a FIFO \\(named pipe\\)"],
+    ["a directory", (path: string) => mkdir(path), "a directory"],
+  ])("ternix.toml as %s: a usage error, no hang", async (_name, make, kind) => {
+    await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
+    await make(join(flakeDir, "ternix.toml"));
+    expectCleanError(
+      await ternix(["inputs"]),
+      64,
+      new RegExp(`ternix\\.toml is ${kind}, not a regular file`),
+    );
+  });
+
+  it("lock-diff of /dev/zero or a FIFO: a usage error, no hang", async () => {
+    await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
+    expectCleanError(
+      await ternix(["lock-diff", "/dev/zero", "flake.lock"]),
+      64,
+      /\/dev\/zero is a character device, not a regular file/,
+    );
+    await mkfifo(join(flakeDir, "old.lock"));
+    expectCleanError(
+      await ternix(["lock-diff", "old.lock", "flake.lock"]),
+      64,
+      /old\.lock is a FIFO \(named pipe\), not a regular file/,
+    );
+    expect(await readFile(join(flakeDir, "flake.lock"), "utf8")).toBe(lockText(["nixpkgs"]));
+  });
+});
