@@ -264,8 +264,15 @@ describe("ternix plan", () => {
     expect(plan.hosts.map((h) => h.host).sort()).toEqual(["build-minimal", "web"]);
     expect(plan.skippedHosts.sort()).toEqual(["db", "gpu-ws"]);
     const unknown = await ternix(w, ["plan", "--hosts", "nope"]);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('unknown host: "nope"');
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toMatch(/error: unknown host: "nope"\nhint: Hosts in nixosConfigurations: /);
+    const lockBefore = await lockOf(w);
+    const badPattern = await ternix(w, ["plan", "--exclude", "("]);
+    expect(badPattern.code).toBe(64);
+    expect(badPattern.stderr).toMatch(
+      /^error: the exclude pattern "\(" is not a valid regular expression.*\nhint: \S.*\n$/,
+    );
+    expect(await lockOf(w)).toBe(lockBefore);
   });
 
   it("handles host names with spaces and quotes, in reports and result links", async () => {

@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { InputError, NixError } from "../../errors.js";
+import { InputError, NixError, UsageError } from "../../errors.js";
 import { evalJsonArgs, nixStoreRequisitesArgs } from "../../nix/args.js";
 import { evalErrorLine, parseBuildFailures } from "../../nix/messages.js";
 import { nixStringList } from "../../nix/nix-string.js";
@@ -90,23 +90,14 @@ export function selectHosts(
   const include = selection.include ?? [];
   const unknown = include.filter((h) => !all.includes(h));
   if (unknown.length > 0) {
-    throw new InputError(
+    throw new UsageError(
       `unknown host${unknown.length > 1 ? "s" : ""}: ${unknown.map((h) => JSON.stringify(h)).join(", ")}`,
       {
         hint: `Hosts in nixosConfigurations: ${all.map((h) => JSON.stringify(h)).join(", ") || "(none)"}.`,
       },
     );
   }
-  let pattern: RegExp | undefined;
-  if (selection.exclude) {
-    try {
-      pattern = new RegExp(selection.exclude);
-    } catch {
-      throw new InputError(
-        `the exclude pattern ${JSON.stringify(selection.exclude)} is not a valid regular expression.`,
-      );
-    }
-  }
+  const pattern = selection.exclude ? parseExcludePattern(selection.exclude) : undefined;
   const selected: string[] = [];
   const skipped: string[] = [];
   for (const host of include.length > 0 ? include : all) {
@@ -115,6 +106,21 @@ export function selectHosts(
     else selected.push(host);
   }
   return { selected, skipped };
+}
+
+/** An exclude pattern (--exclude or ternix.toml [hosts] exclude) as a RegExp, or a usage error. */
+export function parseExcludePattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    const why = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : "";
+    throw new UsageError(
+      `the exclude pattern ${JSON.stringify(source)} is not a valid regular expression${why ? ` (${why})` : ""}.`,
+      {
+        hint: "Use a JavaScript regular expression matched against host names, e.g. --exclude '-minimal$'; escape literal ( [ . * + ? with a backslash.",
+      },
+    );
+  }
 }
 
 /** Names must survive a round trip through a Nix string and a file name. */

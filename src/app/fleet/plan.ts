@@ -24,6 +24,7 @@ import {
   discoverHosts,
   evalToplevels,
   evalToplevelsReusing,
+  parseExcludePattern,
   selectHosts,
   type HostBuild,
 } from "./hosts.js";
@@ -84,6 +85,9 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
   const originalText = await readLockText(flake);
   const original = parseFlakeLock(originalText, flake.lockPath);
   checkInputNames(original, request.inputs);
+  const exclude = request.exclude ?? config.hosts.exclude;
+  // A bad pattern is a usage error before anything runs.
+  if (exclude) parseExcludePattern(exclude);
 
   // Whatever happens, the user's lock ends as the plan says, or as it was.
   const restoreOriginal = () => ensureFileContent(flake.lockPath, originalText);
@@ -98,7 +102,7 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     const all = await timed("discover", () => discoverHosts(nix, flake.dir));
     const { selected, skipped } = selectHosts(all, {
       include: request.hosts ?? config.hosts.include,
-      exclude: request.exclude ?? config.hosts.exclude,
+      exclude,
     });
     if (selected.length === 0) {
       throw new InputError("no hosts left to plan after filtering.", {
