@@ -1,6 +1,6 @@
 import { formatFlakeRef, repoFromUrl, shortRefName } from "./flake-ref.js";
 import { resolveInputPath } from "./resolve.js";
-import type { FlakeLock, LockInputType, LockNode, LockRef } from "./schema.js";
+import type { FlakeLock, LockInputRef, LockInputType, LockNode, LockRef } from "./schema.js";
 
 /**
  * One input of the flake, direct or transitive, named by its input path from the root.
@@ -57,9 +57,9 @@ export interface LockedInput {
 export function lockInputs(lock: FlakeLock): LockedInput[] {
   const out: LockedInput[] = [];
   const walk = (nodeKey: string, parentPath: readonly string[], stack: readonly string[]): void => {
-    const inputs = lock.nodes[nodeKey]?.inputs ?? {};
-    for (const name of Object.keys(inputs).sort(compareNames)) {
-      const ref = inputs[name];
+    const inputs = lock.nodes.get(nodeKey)?.inputs ?? new Map<string, LockInputRef>();
+    for (const name of [...inputs.keys()].sort(compareNames)) {
+      const ref = inputs.get(name);
       if (ref === undefined) continue;
       const path = [...parentPath, name];
       if (typeof ref === "string") {
@@ -109,7 +109,7 @@ function makeInput(
   nodeKey: string,
   follows: { path: readonly string[]; target: string } | undefined,
 ): LockedInput {
-  const node: LockNode | undefined = lock.nodes[nodeKey];
+  const node: LockNode | undefined = lock.nodes.get(nodeKey);
   const base = {
     id: path.join("/"),
     path,

@@ -84,15 +84,15 @@ describe("parseFlakeLock", () => {
     const lock = parseFlakeLock(JSON.stringify(realisticLock(), null, 2), "flake.lock");
     expect(lock.version).toBe(7);
     expect(lock.root).toBe("root");
-    expect(Object.keys(lock.nodes).sort()).toEqual([
+    expect([...lock.nodes.keys()].sort()).toEqual([
       "flake-utils",
       "home-manager",
       "nixpkgs",
       "root",
       "systems",
     ]);
-    expect(lock.nodes["home-manager"]?.inputs).toEqual({ nixpkgs: ["nixpkgs"] });
-    expect(lock.nodes["nixpkgs"]?.locked?.lastModified).toBe(1733040600);
+    expect(lock.nodes.get("home-manager")?.inputs).toEqual(new Map([["nixpkgs", ["nixpkgs"]]]));
+    expect(lock.nodes.get("nixpkgs")?.locked?.lastModified).toBe(1733040600);
   });
 
   it.each([5, 6, 7])("accepts lock version %i", (version) => {
@@ -113,8 +113,8 @@ describe("parseFlakeLock", () => {
       delete locked["narHash"];
     });
     const lock = parseFlakeLock(text, "flake.lock");
-    expect(lock.nodes["nixpkgs"]?.locked?.lastModified).toBe(1733040600);
-    expect(lock.nodes["nixpkgs"]?.locked?.narHash).toMatch(/^sha256-/);
+    expect(lock.nodes.get("nixpkgs")?.locked?.lastModified).toBe(1733040600);
+    expect(lock.nodes.get("nixpkgs")?.locked?.narHash).toMatch(/^sha256-/);
   });
 
   it("keeps attributes it does not know", () => {
@@ -126,8 +126,8 @@ describe("parseFlakeLock", () => {
     });
     const lock = parseFlakeLock(text, "flake.lock");
     expect(lock["futureTopLevel"]).toBe(true);
-    expect(lock.nodes["nixpkgs"]?.locked?.["someNewAttr"]).toBe("x");
-    expect(lock.nodes["nixpkgs"]?.["parent"]).toEqual([]);
+    expect(lock.nodes.get("nixpkgs")?.locked?.["someNewAttr"]).toBe("x");
+    expect(lock.nodes.get("nixpkgs")?.["parent"]).toEqual([]);
   });
 
   it("strips a byte-order mark", () => {
@@ -136,7 +136,27 @@ describe("parseFlakeLock", () => {
 
   it("accepts a follows path to the root flake itself", () => {
     const text = edited((l) => ((nodesOf(l)["home-manager"] as Json)["inputs"] = { self: [] }));
-    expect(parseFlakeLock(text, "flake.lock").nodes["home-manager"]?.inputs).toEqual({ self: [] });
+    expect(parseFlakeLock(text, "flake.lock").nodes.get("home-manager")?.inputs).toEqual(
+      new Map([["self", []]]),
+    );
+  });
+
+  it.each(["__proto__", "constructor", "toString"])("keeps a node and an input named %s", (name) => {
+    // defineProperty: an assignment to `__proto__` would set the prototype, as JSON.parse does not.
+    const own = (object: Json, key: string, value: unknown) =>
+      Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    const text = edited((l) => {
+      own(nodesOf(l), name, nodesOf(l)["nixpkgs"]);
+      own((nodesOf(l)["root"] as Json)["inputs"] as Json, name, name);
+    });
+    const lock = parseFlakeLock(text, "flake.lock");
+    expect(lock.nodes.get("root")?.inputs?.get(name)).toBe(name);
+    expect(lock.nodes.get(name)?.locked?.repo).toBe("nixpkgs");
+  });
+
+  it("a missing node named like an Object property is still missing", () => {
+    const text = edited((l) => (((nodesOf(l)["root"] as Json)["inputs"] as Json)["x"] = "constructor"));
+    expect(() => parseFlakeLock(text, "flake.lock")).toThrow(/refers to missing node "constructor"/);
   });
 });
 

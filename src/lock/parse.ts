@@ -86,19 +86,19 @@ function schemaError(error: z.ZodError, json: unknown, file: string): LockParseE
 }
 
 function checkGraph(lock: FlakeLock, file: string): void {
-  if (lock.nodes[lock.root] === undefined) {
+  if (!lock.nodes.has(lock.root)) {
     throw new LockParseError(file, `root node "${lock.root}" is missing from nodes`, { path: "root" });
   }
-  for (const [key, node] of Object.entries(lock.nodes)) {
+  for (const [key, node] of lock.nodes) {
     if (key !== lock.root && node.locked === undefined) {
       throw new LockParseError(file, `node "${key}" has no locked reference`, {
         path: formatPath(["nodes", key, "locked"]),
       });
     }
-    for (const [name, ref] of Object.entries(node.inputs ?? {})) {
+    for (const [name, ref] of node.inputs ?? []) {
       const path = formatPath(["nodes", key, "inputs", name]);
       if (typeof ref === "string") {
-        if (lock.nodes[ref] === undefined) {
+        if (!lock.nodes.has(ref)) {
           throw new LockParseError(file, `input "${name}" of node "${key}" refers to missing node "${ref}"`, {
             path,
           });
@@ -131,7 +131,7 @@ function findNodeCycle(lock: FlakeLock): { keys: string[]; from: string; input: 
     stack: string[],
   ): { keys: string[]; from: string; input: string } | undefined => {
     if (done.has(key)) return undefined;
-    for (const [input, ref] of Object.entries(lock.nodes[key]?.inputs ?? {})) {
+    for (const [input, ref] of lock.nodes.get(key)?.inputs ?? []) {
       if (typeof ref !== "string") continue;
       if (stack.includes(ref)) return { keys: [...stack.slice(stack.indexOf(ref)), ref], from: key, input };
       const found = visit(ref, [...stack, ref]);

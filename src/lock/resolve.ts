@@ -31,13 +31,12 @@ function resolve(lock: FlakeLock, path: readonly string[], resolving: Set<string
   let nodeKey = lock.root;
   let canonicalPath: readonly string[] = [];
   for (const name of path) {
-    const node = lock.nodes[nodeKey];
-    const ref = node?.inputs?.[name];
+    const ref = lock.nodes.get(nodeKey)?.inputs?.get(name);
     if (ref === undefined) {
       return { ok: false, problem: `input ${show([...canonicalPath, name].join("/"))} does not exist` };
     }
     if (typeof ref === "string") {
-      if (lock.nodes[ref] === undefined) return { ok: false, problem: `node ${show(ref)} does not exist` };
+      if (!lock.nodes.has(ref)) return { ok: false, problem: `node ${show(ref)} does not exist` };
       nodeKey = ref;
       canonicalPath = [...canonicalPath, name];
     } else {

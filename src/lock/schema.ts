@@ -45,8 +45,22 @@ export const LockInputRef = z.union([z.string(), z.array(z.string())], {
 });
 export type LockInputRef = z.infer<typeof LockInputRef>;
 
+/**
+ * An object whose keys are names from the file (node keys, input names) as a Map: as object keys,
+ * a name such as `__proto__` or `constructor` would vanish or resolve to something inherited.
+ */
+function nameMap<T extends z.ZodType>(value: T) {
+  return z.preprocess(
+    (json) =>
+      typeof json === "object" && json !== null && !Array.isArray(json)
+        ? new Map(Object.entries(json))
+        : json,
+    z.map(z.string(), value),
+  );
+}
+
 export const LockNode = z.looseObject({
-  inputs: z.record(z.string(), LockInputRef).optional(),
+  inputs: nameMap(LockInputRef).optional(),
   locked: LockRef.optional(),
   original: LockRef.optional(),
   /** `false` for `flake = false` inputs; Nix omits it when true. */
@@ -60,6 +74,6 @@ export const supportedLockVersions: readonly number[] = [5, 6, 7];
 export const FlakeLock = z.looseObject({
   version: z.number().int(),
   root: z.string(),
-  nodes: z.record(z.string(), LockNode),
+  nodes: nameMap(LockNode),
 });
 export type FlakeLock = z.infer<typeof FlakeLock>;
