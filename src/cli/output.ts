@@ -1,6 +1,7 @@
 /** Where the CLI writes: stdout for the report or JSON only, stderr for progress, logs and errors. */
 import type { AppEvent } from "../app/effects.js";
 import { TernixError } from "../errors.js";
+import { printable, printableLines, terminalSafe } from "../report/style.js";
 
 export interface OutputOptions {
   verbose: boolean;
@@ -42,52 +43,55 @@ export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = pr
   const color = wantsColor(process.stdout.isTTY, env, options.color);
   const stderrColor = wantsColor(process.stderr.isTTY, env, options.color);
   const interactive = process.stderr.isTTY && process.stdin.isTTY && ci === undefined;
+  // Every message may hold text from outside (names from a flake, a forge's or Nix's words): its
+  // control characters are escaped (line breaks kept) before our own colours are added.
   const paint = (code: string, text: string) => (stderrColor ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const err = (line: string) => process.stderr.write(line + "\n");
+  const err = (...parts: string[]) => process.stderr.write(parts.join("") + "\n");
+  const safe = printableLines;
   return {
     color,
     stderrColor,
     interactive,
     ci,
     verbose: options.verbose,
-    stdout: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n"),
-    info: (message) => err(message),
-    warn: (message) => err(`${paint("33", "warning:")} ${message}`),
+    stdout: (text) => process.stdout.write(terminalSafe(text.endsWith("\n") ? text : text + "\n")),
+    info: (message) => err(safe(message)),
+    warn: (message) => err(paint("33", "warning:"), " ", safe(message)),
     debug: (message) => {
-      if (options.verbose) err(paint("2", message));
+      if (options.verbose) err(paint("2", safe(message)));
     },
     event(event) {
       switch (event.type) {
         case "log":
-          if (event.level === "warn") err(`${paint("33", "warning:")} ${event.message}`);
-          else if (event.level === "info") err(event.message);
-          else if (options.verbose) err(paint("2", event.message));
+          if (event.level === "warn") err(paint("33", "warning:"), " ", safe(event.message));
+          else if (event.level === "info") err(safe(event.message));
+          else if (options.verbose) err(paint("2", safe(event.message)));
           break;
         case "phase":
-          err(paint("1", event.message));
+          err(paint("1", safe(event.message)));
           break;
         case "host":
-          err(`  ${event.host}: ${event.state}${event.detail ? ` (${event.detail})` : ""}`);
+          err(safe(`  ${printable(event.host)}: ${event.state}${event.detail ? ` (${event.detail})` : ""}`));
           break;
         case "build-line":
-          if (options.verbose) err(paint("2", event.line));
+          if (options.verbose) err(paint("2", printable(event.line)));
           break;
       }
     },
     error(error) {
       if (error instanceof TernixError) {
-        err(`${paint("31;1", "error:")} ${error.message}`);
-        if (error.hint) err(`${paint("36", "hint:")} ${error.hint}`);
+        err(paint("31;1", "error:"), " ", safe(error.message));
+        if (error.hint) err(paint("36", "hint:"), " ", safe(error.hint));
         if (error.detail) {
-          if (options.verbose) err(error.detail);
+          if (options.verbose) err(safe(error.detail));
           else err(paint("2", "(run with --verbose for details)"));
         }
         return;
       }
       const message = error instanceof Error ? error.message : String(error);
-      err(`${paint("31;1", "internal error:")} ${message}`);
+      err(paint("31;1", "internal error:"), " ", safe(message));
       err(`${paint("36", "hint:")} this is a bug in Ternix; please report it with the output of --verbose.`);
-      if (options.verbose && error instanceof Error && error.stack) err(error.stack);
+      if (options.verbose && error instanceof Error && error.stack) err(safe(error.stack));
     },
   };
 }

@@ -3,6 +3,7 @@
  * sections in GitHub/Forgejo Actions, plain lines elsewhere. stdout is never touched.
  */
 import type { AppEvent } from "../app/effects.js";
+import { printable } from "../report/style.js";
 import type { Output } from "./output.js";
 
 export interface Progress {
@@ -82,12 +83,4 @@ function liveProgress(output: Output, write: (text: string) => void): Progress {
       drawn = 0;
     },
   };
-}
-
-/** Host names may hold any character; keep terminal control sequences out of the live block. */
-function printable(text: string): string {
-  return Array.from(text, (ch) => {
-    const code = ch.codePointAt(0) ?? 0;
-    return code < 0x20 || code === 0x7f ? "?" : ch;
-  }).join("");
 }

@@ -417,3 +417,29 @@ describe("JSON", () => {
     expect(json.inputs.find((i) => i.id === "home-manager/nixpkgs")?.upstream).toBeNull();
   });
 });
+
+describe("names with control characters from a third-party flake", () => {
+  const evil = "evil\u001b]0;owned\u0007\u001b[2J";
+  // eslint-disable-next-line no-control-regex
+  const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+  const escaped = "evil\\u001b]0;owned\\u0007\\u001b[2J";
+  const old = lock({ [evil]: "n" }, { n: github("NixOS", "nixpkgs", A, "2024-12-01", "nixos-24.11") });
+  const moved = lock({ [evil]: "n" }, { n: github("NixOS", "nixpkgs", B, "2024-12-15", "nixos-24.11") });
+
+  it.each([true, false])("reach the terminal escaped in inputs and lock-diff text (colour %s)", (color) => {
+    const now = new Date("2025-01-09T00:00:00Z");
+    const texts = [
+      renderInputsText(assessInputs(lockInputs(moved), {}, now), { color, now }),
+      renderLockDiffText(diffLocks(old, moved), { color }),
+    ];
+    for (const text of texts) {
+      expect(stripStyle(text)).not.toMatch(raw);
+      expect(text).toContain(escaped);
+    }
+  });
+
+  it("are kept as they are in JSON (JSON escapes them) and escaped in Markdown", () => {
+    expect(toLockDiffJson(diffLocks(old, moved)).inputs[0]?.id).toBe(evil);
+    expect(renderLockDiffMarkdown(diffLocks(old, moved))).not.toMatch(raw);
+  });
+});

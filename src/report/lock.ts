@@ -4,7 +4,7 @@ import { followName } from "../lock/messages.js";
 import { policyPassed, type InputIssue, type InputVerdict, type IssueKind } from "../lock/staleness.js";
 import type { InputRow, UpstreamStatus } from "../lock/upstream.js";
 import { formatDate } from "../lock/time.js";
-import { createStyle, type Style } from "./style.js";
+import { createStyle, printable, printableModel, type Style } from "./style.js";
 
 export interface TextOptions {
   color: boolean;
@@ -24,7 +24,9 @@ export interface InputsTextOptions extends TextOptions {
  * The inputs of a lock with their verdicts, one row each: transitive inputs indented under their
  * parent, follows inputs as `nixpkgs → follows nixpkgs` without source columns. Ends with the policy result.
  */
-export function renderInputsText(verdicts: readonly InputRow[], options: InputsTextOptions): string {
+export function renderInputsText(rows: readonly InputRow[], options: InputsTextOptions): string {
+  // Names, URLs and refs come from third-party flakes: no control characters reach the terminal.
+  const verdicts = printableModel(rows);
   const s = createStyle(options.color);
   if (verdicts.length === 0) return "flake.lock has no inputs.\n";
   const upstream = options.upstream ?? false;
@@ -128,7 +130,8 @@ function policyLine(verdicts: readonly InputVerdict[], now: Date | undefined, s:
  *       RELEASE JUMP 24.11 → 25.05
  *       compare: https://github.com/NixOS/nixpkgs/compare/abc...def
  */
-export function renderLockDiffText(diff: LockDiff, options: TextOptions): string {
+export function renderLockDiffText(lockDiff: LockDiff, options: TextOptions): string {
+  const diff = printableModel(lockDiff);
   const s = createStyle(options.color);
   if (!diff.changed) return "No changes to flake.lock.\n";
   const inputs = changedInputs(diff);
@@ -310,8 +313,7 @@ function markdownNotes(input: InputDiff): string[] {
 
 /** Escape text from the lock for a Markdown table cell. */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, " ")
+  return printable(text.replace(/[\r\n]+/g, " "))
     .replace(/[\\`*_[\]|]/g, (c) => `\\${c}`)
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;");

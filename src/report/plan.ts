@@ -8,7 +8,7 @@ import type { HostBuild } from "../app/fleet/hosts.js";
 import { planExitCodes, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
 import { renderClosureDiffMarkdown, renderClosureDiffText, toClosureDiffJson } from "./closure.js";
 import { escapeMarkdown, renderLockDiffMarkdown, renderLockDiffText, toLockDiffJson } from "./lock.js";
-import { createStyle, stripStyle } from "./style.js";
+import { createStyle, printableModel, stripStyle } from "./style.js";
 
 /** Everything above this marker is the summary, which shortening never touches. */
 export const SUMMARY_END = "<!-- ternix:summary-end -->";
@@ -118,7 +118,9 @@ export interface PlanTextOptions {
   color: boolean;
 }
 
-export function renderPlanText(result: PlanResult, options: PlanTextOptions): string {
+export function renderPlanText(planResult: PlanResult, options: PlanTextOptions): string {
+  // Nix's error lines and input names are text from outside: no control characters on the terminal.
+  const result = printableModel(planResult);
   const s = createStyle(options.color);
   const lines: string[] = [];
   lines.push(s.bold(headline(result)), "");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createStyle, stripStyle } from "./style.js";
+import { createStyle, printable, printableLines, printableModel, stripStyle, terminalSafe } from "./style.js";
 
 const names = ["bold", "dim", "red", "green", "yellow", "cyan"] as const;
 
@@ -28,5 +28,53 @@ describe("createStyle", () => {
 
   it("leaves empty strings empty", () => {
     expect(createStyle(true).red("")).toBe("");
+  });
+});
+
+describe("escaping control characters from outside", () => {
+  const title = "\u001b]0;owned\u0007";
+  it.each([
+    ["plain", "nixpkgs", "nixpkgs", "nixpkgs", "nixpkgs"],
+    [
+      "a terminal title",
+      `x${title}`,
+      "x\\u001b]0;owned\\u0007",
+      "x\\u001b]0;owned\\u0007",
+      "x\\u001b]0;owned\\u0007",
+    ],
+    [
+      "clear screen",
+      "\u001b[2J\u001b[H",
+      "\\u001b[2J\\u001b[H",
+      "\\u001b[2J\\u001b[H",
+      "\\u001b[2J\\u001b[H",
+    ],
+    ["a colour code", "\u001b[31mred", "\\u001b[31mred", "\\u001b[31mred", "\u001b[31mred"],
+    ["line breaks and tabs", "a\nb\tc\rd", "a\\u000ab\\u0009c\\u000dd", "a\nb\tc\\u000dd", "a\nb\tc\\u000dd"],
+    ["DEL and C1 (CSI)", "a\u007fb\u009bc", "a\\u007fb\\u009bc", "a\\u007fb\\u009bc", "a\\u007fb\\u009bc"],
+    ["non-ASCII text", "Zürich ✓", "Zürich ✓", "Zürich ✓", "Zürich ✓"],
+  ])("%s", (_name, text, oneLine, lines, report) => {
+    expect(printable(text)).toBe(oneLine);
+    expect(printableLines(text)).toBe(lines);
+    expect(terminalSafe(text)).toBe(report);
+  });
+
+  it("escaped text stays valid inside a JSON string", () => {
+    expect(JSON.parse(`"${terminalSafe("a\u009bb")}"`)).toBe("a\u009bb");
+  });
+
+  it("printableModel escapes every string of a model, keeping dates and __proto__ keys", () => {
+    const date = new Date(0);
+    const model = JSON.parse('{"__proto__": {"id": "a\\u001bb"}, "list": ["\\u0007"], "n": 1}') as Record<
+      string,
+      unknown
+    >;
+    model.date = date;
+    const out = printableModel(model);
+    expect(Object.keys(out)).toEqual(["__proto__", "list", "n", "date"]);
+    expect(Object.getOwnPropertyDescriptor(out, "__proto__")?.value).toEqual({ id: "a\\u001bb" });
+    expect(out.list).toEqual(["\\u0007"]);
+    expect(out.date).toBe(date);
+    expect(model.list).toEqual(["\u0007"]);
   });
 });

@@ -19,7 +19,8 @@ function lockText(names: readonly string[], rev = "5e4fbfb6b3de1aa2872b76d49fafc
   const rootInputs: Record<string, string> = {};
   names.forEach((name, i) => {
     const key = `node${i}`;
-    rootInputs[name] = key;
+    // defineProperty: assigning to `__proto__` would set the prototype instead of adding an input.
+    Object.defineProperty(rootInputs, name, { value: key, enumerable: true });
     nodes[key] = {
       locked: {
         lastModified: 1733040600,
@@ -99,5 +100,49 @@ describe("special files where Ternix reads a file", () => {
       /old\.lock is a FIFO \(named pipe\), not a regular file/,
     );
     expect(await readFile(join(flakeDir, "flake.lock"), "utf8")).toBe(lockText(["nixpkgs"]));
+  });
+});
+
+describe("names from a third-party flake", () => {
+  const evil = "evil\u001b]0;owned\u0007\u001b[2J";
+  const escaped = "evil\\u001b]0;owned\\u0007\\u001b[2J";
+  const names = ["__proto__", evil, "nixpkgs"];
+  // eslint-disable-next-line no-control-regex
+  const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+  it("inputs and lock-diff show every input, `__proto__` too, with control characters escaped", async () => {
+    await writeFile(join(flakeDir, "old.lock"), lockText(names));
+    await writeFile(
+      join(flakeDir, "flake.lock"),
+      lockText(names, "d3f2baba8f425779026c6ec04021b2e927f61e31"),
+    );
+    const inputs = await ternix(["inputs"]);
+    expect(inputs.stderr).toBe("");
+    expect(inputs.stdout).not.toMatch(raw);
+    expect(lines(inputs.stdout).map((l) => l.split(/\s+/)[0])).toEqual(
+      expect.arrayContaining(["__proto__", escaped, "nixpkgs"]),
+    );
+    const json = await ternix(["inputs", "--json"]);
+    expect((JSON.parse(json.stdout) as { inputs: { id: string }[] }).inputs.map((i) => i.id).sort()).toEqual(
+      [...names].sort(),
+    );
+
+    const diff = await ternix(["lock-diff", "old.lock", "flake.lock"]);
+    expect(diff.exitCode, diff.stderr).toBe(0);
+    expect(diff.stdout).not.toMatch(raw);
+    expect(diff.stdout).toContain(escaped);
+    expect(diff.stdout).toMatch(/^__proto__ /m);
+    expect(diff.stdout).toContain("3 changed");
+    const diffJson = await ternix(["lock-diff", "old.lock", "flake.lock", "--json"]);
+    expect(
+      (JSON.parse(diffJson.stdout) as { inputs: { id: string }[] }).inputs.map((i) => i.id).sort(),
+    ).toEqual([...names].sort());
+  });
+
+  it("an unknown input name with escapes is echoed escaped", async () => {
+    await writeFile(join(flakeDir, "flake.lock"), lockText(names));
+    const result = await ternix(["update", "--dry-run", "nosuch\u001b]0;x\u0007"]);
+    expectCleanError(result, 64, /unknown input: nosuch\\u001b\]0;x\\u0007$/);
+    expect(result.stderr).not.toMatch(raw);
   });
 });
