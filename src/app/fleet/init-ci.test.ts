@@ -120,6 +120,17 @@ describe("renderCiWorkflow", () => {
   it.each<[string, Partial<CiWorkflowOptions>, RegExp]>([
     ["a 6-field cron", { schedule: "0 0 2 * * *" }, /5-field cron/],
     ["a cron macro", { schedule: "@daily" }, /5-field cron/],
+    ["minute 61, hour 25", { schedule: "61 25 * * *" }, /61 is outside 0-59 for the minute/],
+    ["hour 25", { schedule: "0 25 * * *" }, /25 is outside 0-23 for the hour/],
+    ["day 0", { schedule: "0 2 0 * *" }, /0 is outside 1-31 for the day of month/],
+    ["month 13", { schedule: "0 2 * 13 *" }, /13 is outside 1-12 for the month/],
+    ["weekday 8", { schedule: "0 2 * * 8" }, /8 is outside 0-7 for the day of week/],
+    ["a step of 0", { schedule: "*/0 * * * *" }, /step .* at least 1/],
+    ["a backwards range", { schedule: "0 9-5 * * *" }, /runs backwards/],
+    ["an unknown name", { schedule: "0 2 * * FUNDAY" }, /"FUNDAY" is not a valid day of week/],
+    ["a month name as a weekday", { schedule: "0 2 * * JAN" }, /"JAN" is not a valid day of week/],
+    ["an empty list item", { schedule: "0,,5 2 * * *" }, /is not a value, range or step/],
+    ["a dangling range", { schedule: "0 2-* * * *" }, /"\*" is not a valid hour/],
     ["a bad secret name", { tokenSecret: "MY-TOKEN" }, /not a valid secret name/],
     ["a multi-line command", { ternixCommand: "ternix\nrm -rf /" }, /single non-empty line/],
     ["an escaping directory", { workingDirectory: "../elsewhere" }, /inside the repository/],
@@ -129,6 +140,13 @@ describe("renderCiWorkflow", () => {
     expect(() => renderCiWorkflow({ forge: "github", ...options })).toThrow(UsageError);
     expect(() => renderCiWorkflow({ forge: "github", ...options })).toThrow(message);
   });
+
+  it.each(["0 2 * * *", "*/15 0-6,22 1-31/2 JAN-MAR,12 MON-FRI", "59 23 31 DEC 7", "5,35 */2 * * sun"])(
+    "accepts the schedule %s",
+    (schedule) => {
+      expect(workflow({ forge: "github", schedule }).doc.on.schedule).toEqual([{ cron: schedule }]);
+    },
+  );
 
   it("quotes values so YAML reads them back as strings", () => {
     const { doc, steps } = workflow({ forge: "github", runsOn: "self-hosted: yes", nodeVersion: "22.10" });

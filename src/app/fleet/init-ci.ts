@@ -256,13 +256,64 @@ export async function writeCiWorkflow(
   return { path, replaced: exists, unchanged: false };
 }
 
-/** Five fields of digits and `* , - /` (what both forges' schedulers accept; no names or macros). */
+/** The five cron fields: their ranges and the names each accepts (GitHub's and Forgejo's schedulers). */
+const CRON_FIELDS: readonly { name: string; min: number; max: number; names?: readonly string[] }[] = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day of month", min: 1, max: 31 },
+  {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+  },
+  // 0 and 7 are both Sunday.
+  { name: "day of week", min: 0, max: 7, names: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] },
+];
+
+/**
+ * Why one cron field is impossible, or undefined when it is valid: a comma list of `*`, `N` or `N-M`,
+ * each optionally with `/STEP`; numbers in the field's range, names (JAN, MON) where the field has them.
+ */
+function cronFieldProblem(text: string, field: (typeof CRON_FIELDS)[number]): string | undefined {
+  const value = (token: string): number | undefined => {
+    if (/^\d+$/.test(token)) return Number(token);
+    const index = field.names?.indexOf(token.toUpperCase()) ?? -1;
+    return index < 0 ? undefined : index + field.min;
+  };
+  for (const item of text.split(",")) {
+    const match = /^([^/]+)(?:\/(\d+))?$/.exec(item);
+    if (!match) return `${JSON.stringify(item)} is not a value, range or step`;
+    const [, range = "", step] = match;
+    if (step !== undefined && Number(step) < 1)
+      return `the step in ${JSON.stringify(item)} must be at least 1`;
+    if (range === "*") continue;
+    const bounds = range.split("-");
+    if (bounds.length > 2) return `${JSON.stringify(item)} is not a value or a range`;
+    const numbers = bounds.map(value);
+    for (const [k, n] of numbers.entries()) {
+      if (n === undefined) return `${JSON.stringify(bounds[k])} is not a valid ${field.name}`;
+      if (n < field.min || n > field.max)
+        return `${n} is outside ${field.min}-${field.max} for the ${field.name}`;
+    }
+    const [from = 0, to = from] = numbers as number[];
+    if (to < from) return `the range ${JSON.stringify(range)} runs backwards`;
+  }
+  return undefined;
+}
+
+/** A 5-field cron schedule both forges' schedulers accept (no macros such as @daily), or a usage error. */
 function validateCron(cron: string): string {
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5 || !fields.every((f) => /^[\d*,/-]+$/.test(f))) {
-    throw new UsageError(`"${cron}" is not a 5-field cron schedule`, {
-      hint: 'Write minute hour day-of-month month day-of-week in UTC, e.g. "0 2 * * *" for 02:00 daily.',
-    });
+  const hint = 'Write minute hour day-of-month month day-of-week in UTC, e.g. "0 2 * * *" for 02:00 daily.';
+  if (fields.length !== 5) {
+    throw new UsageError(`${JSON.stringify(cron)} is not a 5-field cron schedule`, { hint });
+  }
+  for (const [k, field] of CRON_FIELDS.entries()) {
+    const problem = cronFieldProblem(fields[k] ?? "", field);
+    if (problem !== undefined) {
+      throw new UsageError(`${JSON.stringify(cron)} is not a valid cron schedule: ${problem}.`, { hint });
+    }
   }
   return fields.join(" ");
 }
