@@ -178,6 +178,16 @@ describe("parseFlakeLock errors", () => {
       text: '{"version": 7, "nodes": ',
       message: /^flake\.lock: invalid JSON: Unexpected end of JSON input at line 1, column 25$/,
     },
+    {
+      name: "a file that is not JSON, whose content is never echoed",
+      text: "root:$y$j9T$secret:19000:0:99999:7:::\ndaemon:*:19000",
+      message: /^flake\.lock: invalid JSON: unexpected character at line 1, column 1$/,
+    },
+    {
+      name: "a bad token inside, not echoed",
+      text: '{\n  "version": hunter2\n}',
+      message: /^flake\.lock: invalid JSON: unexpected character at line 2, column 14$/,
+    },
     { name: "not an object", text: "[1, 2]", message: /expected a JSON object, got array$/ },
     {
       name: "old version",

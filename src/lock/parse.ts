@@ -44,11 +44,42 @@ function parseJson(text: string, file: string): unknown {
     // V8 says "... in JSON at position N" (Node 22 adds "(line L column C)"); "Unexpected end of
     // JSON input" has no position because the error is at the end.
     const match = /^(.*?)(?: in JSON)? at position (\d+)/.exec(raw);
-    const position = match ? Number(match[2]) : /end of JSON input/.test(raw) ? body.length : undefined;
-    const reason = (match?.[1] ?? raw).replace(/\s*\(line \d+ column \d+\)$/, "");
+    let position = match ? Number(match[2]) : /end of JSON input/.test(raw) ? body.length : undefined;
+    let reason = (match?.[1] ?? raw).replace(/\s*\(line \d+ column \d+\)$/, "");
+    // Node 20 quotes the text around the error (`Unexpected token 'r', "root:x:0:0"... is not valid
+    // JSON`): never echo a file's content (it may be /etc/shadow), only where it went wrong.
+    if (/"|is not valid JSON/.test(reason)) {
+      reason = "unexpected character";
+      position ??= errorPosition(body);
+    }
     const where = position === undefined ? "" : ` at ${lineColumn(body, position)}`;
     throw new LockParseError(file, `invalid JSON: ${reason}${where}`, { cause: error });
   }
+}
+
+/**
+ * Where JSON.parse fails when its message does not say: the shortest prefix that fails for another
+ * reason than ending early ends one past the offending character.
+ */
+function errorPosition(body: string): number | undefined {
+  if (body.length > 1_000_000) return undefined;
+  const failsInside = (length: number): boolean => {
+    try {
+      JSON.parse(body.slice(0, length));
+      return false;
+    } catch (error) {
+      return !/end of JSON input|Unterminated/.test(error instanceof Error ? error.message : "");
+    }
+  };
+  let low = 1;
+  let high = body.length;
+  if (!failsInside(high)) return undefined;
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (failsInside(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return low - 1;
 }
 
 function lineColumn(text: string, position: number): string {

@@ -103,6 +103,16 @@ describe("special files where Ternix reads a file", () => {
   });
 });
 
+describe("a file that is not a lock", () => {
+  it("lock-diff names the file and position, never its content", async () => {
+    await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
+    await writeFile(join(flakeDir, "shadow"), "root:$y$j9T$TOPSECRETHASH:19000:0:99999:7:::\n");
+    const result = await ternix(["lock-diff", "shadow", "flake.lock"]);
+    expectCleanError(result, 1, /shadow: invalid JSON: unexpected character at line 1, column 1$/);
+    expect(result.stderr).not.toMatch(/TOPSECRET|root:/);
+  });
+});
+
 describe("names from a third-party flake", () => {
   const evil = "evil\u001b]0;owned\u0007\u001b[2J";
   const escaped = "evil\\u001b]0;owned\\u0007\\u001b[2J";
