@@ -28,6 +28,10 @@ export function buildProgram(getRuntime: () => Runtime, commands: readonly Regis
       collect,
       [],
     )
+    .option(
+      "--trust-config",
+      "pass ternix.toml [nix] options that can run commands or change what Nix trusts (e.g. post-build-hook, substituters); see docs/config.md",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .exitOverride();

@@ -15,6 +15,7 @@ export interface GlobalOptions {
   verbose?: boolean;
   color?: boolean;
   nixOption?: string[];
+  trustConfig?: boolean;
 }
 
 export interface Runtime {
@@ -55,7 +56,8 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
   const flagOptions = parseNixOptionFlags(options.nixOption);
   const nixCache = new Map<string, Promise<Nix>>();
   const databases = new Map<string, StoreDatabase | undefined>();
-  const pairsOf = (config?: Config) => (config ? nixOptionPairs(config, flagOptions) : flagOptions);
+  const pairsOf = (config?: Config) =>
+    config ? nixOptionPairs(config, flagOptions, { trustConfig: options.trustConfig ?? false }) : flagOptions;
   const storeDatabase = (config?: Config) => {
     const pairs = pairsOf(config);
     const key = JSON.stringify(pairs);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { compareLinkHosts, defaultConfig, parseConfig, parseDuration } from "./config.js";
 import { nixOptionPairs } from "./nix-options.js";
 
@@ -29,7 +29,8 @@ port = 22
     expect(config.hosts.include).toEqual(["web"]);
     expect(config.staleness["supported-branches"]).toEqual(["nixos-24.11"]);
     expect(config.checks[0]).toMatchObject({ type: "tcp", port: 22, host: "127.0.0.1" });
-    expect(nixOptionPairs(config, [["cores", "8"]])).toEqual([
+    expect(() => nixOptionPairs(config, [["cores", "8"]])).toThrow(/sets "sandbox", which .* --trust-config/);
+    expect(nixOptionPairs(config, [["cores", "8"]], { trustConfig: true })).toEqual([
       ["cores", "4"],
       ["sandbox", "false"],
       ["cores", "8"],
@@ -64,6 +65,44 @@ reboot = ["/run/current-system/sw/bin/systemctl", "reboot"]
     });
     expect(config.system.reboot).toEqual(["/run/current-system/sw/bin/systemctl", "reboot"]);
     expect(defaultConfig().system.reboot).toEqual(["systemctl", "reboot"]);
+  });
+
+  const withOptions = (options: string) => parseConfig(`[nix]\noptions = { ${options} }\n`, "ternix.toml");
+
+  it("passes safe [nix] options without --trust-config, and --nix-option flags always", () => {
+    const config = withOptions('cores = 2, "max-jobs" = 4, "connect-timeout" = 5, fallback = true');
+    expect(nixOptionPairs(config, [["post-build-hook", "/bin/true"]])).toEqual([
+      ["cores", "2"],
+      ["max-jobs", "4"],
+      ["connect-timeout", "5"],
+      ["fallback", "true"],
+      ["post-build-hook", "/bin/true"],
+    ]);
+  });
+
+  it.each([
+    ['"post-build-hook" = "/tmp/x"', '"post-build-hook"'],
+    ['"build-hook" = "/tmp/x"', '"build-hook"'],
+    [
+      'substituters = "http://evil", "trusted-public-keys" = "evil:k"',
+      '"substituters", "trusted-public-keys"',
+    ],
+    ['"extra-substituters" = "http://evil"', '"extra-substituters"'],
+    ['"allow-import-from-derivation" = true', '"allow-import-from-derivation"'],
+    ['"flake-registry" = "/tmp/r.json"', '"flake-registry"'],
+  ])("refuses %s without --trust-config, naming it", (options, names) => {
+    const error = (() => {
+      try {
+        nixOptionPairs(withOptions(options));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toBe(
+      `ternix.toml [nix] options sets ${names}, which Ternix passes to Nix only with --trust-config.`,
+    );
+    expect((error as UsageError).hint).toContain("--trust-config");
   });
 
   it.each([

@@ -103,6 +103,26 @@ describe("special files where Ternix reads a file", () => {
   });
 });
 
+describe("[nix] options in ternix.toml", () => {
+  it("a post-build-hook needs --trust-config, and is never run without it", async () => {
+    await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
+    const marker = join(flakeDir, "hook-ran");
+    const hook = join(flakeDir, "hook.sh");
+    await writeFile(hook, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    await writeFile(
+      join(flakeDir, "ternix.toml"),
+      `[nix]\noptions = { cores = 1, "post-build-hook" = "${hook}" }\n`,
+    );
+    const result = await ternix(["inputs", "--upstream"]);
+    expectCleanError(
+      result,
+      64,
+      /ternix\.toml \[nix\] options sets "post-build-hook", which .* --trust-config\.$/,
+    );
+    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe("a file that is not a lock", () => {
   it("lock-diff names the file and position, never its content", async () => {
     await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
