@@ -1,6 +1,7 @@
 /** Where the CLI writes: stdout for the report or JSON only, stderr for progress, logs and errors. */
 import type { AppEvent } from "../app/effects.js";
 import { TernixError } from "../errors.js";
+import { FORGE_TOKEN_VARIABLES } from "../forge/detect.js";
 import { printable, printableLines, terminalSafe } from "../report/style.js";
 
 export interface OutputOptions {
@@ -38,7 +39,30 @@ export function wantsColor(isTty: boolean, env: NodeJS.ProcessEnv, explicit: boo
   return isTty;
 }
 
+/**
+ * The forms a secret from the environment can take in output (as is, URL-encoded, escaped), longest
+ * first; values under 4 characters are not secrets worth hiding every occurrence of.
+ */
+function secretForms(env: NodeJS.ProcessEnv): string[] {
+  const forms = new Set<string>();
+  for (const variable of FORGE_TOKEN_VARIABLES) {
+    const value = env[variable]?.trim();
+    if (value === undefined || value.length < 4) continue;
+    for (const form of [value, encodeURIComponent(value), printable(value), printableLines(value)])
+      forms.add(form);
+    for (const line of value.split(/[\r\n]+/)) if (line.trim().length >= 4) forms.add(line.trim());
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Every write goes through this: forge tokens never reach the terminal, whoever's text holds them. */
+function redactor(env: NodeJS.ProcessEnv): (text: string) => string {
+  const secrets = secretForms(env);
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join("***"), text);
+}
+
 export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = process.env): Output {
+  const redact = redactor(env);
   const ci = detectCi(env);
   const color = wantsColor(process.stdout.isTTY, env, options.color);
   const stderrColor = wantsColor(process.stderr.isTTY, env, options.color);
@@ -46,7 +70,7 @@ export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = pr
   // Every message may hold text from outside (names from a flake, a forge's or Nix's words): its
   // control characters are escaped (line breaks kept) before our own colours are added.
   const paint = (code: string, text: string) => (stderrColor ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const err = (...parts: string[]) => process.stderr.write(parts.join("") + "\n");
+  const err = (...parts: string[]) => process.stderr.write(redact(parts.join("")) + "\n");
   const safe = printableLines;
   return {
     color,
@@ -54,7 +78,7 @@ export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = pr
     interactive,
     ci,
     verbose: options.verbose,
-    stdout: (text) => process.stdout.write(terminalSafe(text.endsWith("\n") ? text : text + "\n")),
+    stdout: (text) => process.stdout.write(redact(terminalSafe(text.endsWith("\n") ? text : text + "\n"))),
     info: (message) => err(safe(message)),
     warn: (message) => err(paint("33", "warning:"), " ", safe(message)),
     debug: (message) => {

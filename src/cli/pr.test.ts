@@ -56,6 +56,20 @@ describe("ternix pr", () => {
     expect(result.stderr).not.toMatch(/Updating/);
   });
 
+  it("refuses a token with a line break before planning, without showing it", async () => {
+    const token = "ghp_SECRETpart1\nX-Injected: SECRETpart2";
+    const result = await runCli(["pr", "--flake", world.work, "--forge", "github", "--repository", "o/r"], {
+      ...env,
+      TERNIX_FORGE_TOKEN: token,
+    });
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(
+      /^error: TERNIX_FORGE_TOKEN holds a control character \(such as a line break\); its value is not shown\.\nhint: Set TERNIX_FORGE_TOKEN to the token alone/,
+    );
+    expect(result.stderr + result.stdout).not.toMatch(/SECRET/);
+    expect(result.stderr).not.toMatch(/Updating/);
+  });
+
   it("explains a remote that is not a hosted repository", async () => {
     const result = await runCli(["pr", "--flake", world.work], { ...env, TERNIX_FORGE_TOKEN: "t0ken-value" });
     expect(result.code).toBe(64);

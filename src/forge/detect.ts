@@ -308,6 +308,14 @@ export interface ForgeToken {
   variable: string;
 }
 
+/** Every variable a forge token may come from: output redacts their values wherever they appear. */
+export const FORGE_TOKEN_VARIABLES: readonly string[] = [
+  "TERNIX_FORGE_TOKEN",
+  "GITHUB_TOKEN",
+  "FORGEJO_TOKEN",
+  "GITEA_TOKEN",
+];
+
 /** Token variables in the order they are read. */
 export function forgeTokenVariables(kind: ForgeKind): readonly string[] {
   return kind === "github"
@@ -319,6 +327,16 @@ export function forgeTokenVariables(kind: ForgeKind): readonly string[] {
 export function resolveForgeToken(kind: ForgeKind, env: Env): ForgeToken | undefined {
   for (const variable of forgeTokenVariables(kind)) {
     const token = nonEmpty(env[variable]);
+    // A header cannot carry it, and fetch would quote it in its error: refuse it, never showing it.
+    // eslint-disable-next-line no-control-regex
+    if (token !== undefined && /[\u0000-\u001f\u007f-\u009f]/.test(token)) {
+      throw new UsageError(
+        `${variable} holds a control character (such as a line break); its value is not shown.`,
+        {
+          hint: `Set ${variable} to the token alone, e.g. ${variable}="$(tr -d '\\r\\n' < token-file)".`,
+        },
+      );
+    }
     if (token !== undefined) return { token, variable };
   }
   return undefined;

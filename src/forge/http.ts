@@ -189,7 +189,7 @@ export class ForgeHttpClient {
   }
 
   async #wait(sleep: (ms: number) => Promise<void>, event: RetryEvent): Promise<void> {
-    this.#options.onRetry?.(event);
+    this.#options.onRetry?.({ ...event, url: this.redact(event.url), reason: this.redact(event.reason) });
     await sleep(event.delayMs);
   }
 
