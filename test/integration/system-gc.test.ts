@@ -85,6 +85,28 @@ describe("ternix gc on a real profile", () => {
     expect(await links()).toEqual(before);
   });
 
+  it("warns, saying what is protected, when the running or booted system link is missing or dangling", async () => {
+    const dir = join(dirname(m.paths.profile), "links-gone");
+    await mkdir(dir, { recursive: true });
+    await symlink("/nix/store/00000000000000000000000000000000-gone", join(dir, "booted"));
+    const events = m.events.length;
+    const result = await collectGarbage(
+      request({
+        dryRun: true,
+        paths: { ...m.paths, currentSystem: join(dir, "nothing"), bootedSystem: join(dir, "booted") },
+      }),
+      { nix: m.nix, effects: m.effects(), system: m.system },
+    );
+    const warnings = m.events
+      .slice(events)
+      .flatMap((e) => (e.type === "log" && e.level === "warn" ? [e.message] : []));
+    expect(warnings).toEqual([
+      `${join(dir, "nothing")} does not exist, so gc cannot tell which generation is running and does not protect it; protected: the profile's current generation 3, the newest known-good generation 4, the newest 1. Pass --current-system PATH if the running system is linked elsewhere.`,
+      `${join(dir, "booted")} is a dangling link or not a store path, so gc cannot tell which generation is booted and does not protect it; protected: the profile's current generation 3, the newest known-good generation 4, the newest 1. Pass --booted-system PATH if the booted system is linked elsewhere.`,
+    ]);
+    expect(result.plan.deleted.map((g) => g.number)).toEqual([1, 2, 5]);
+  });
+
   it("the CLI dry run prints the plan", async () => {
     const chunks: string[] = [];
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {

@@ -16,6 +16,7 @@ import {
 import { newestKnownGood, withoutDeleted } from "../../system/state.js";
 import { acquireApplyLock, type ApplyLock } from "./apply-lock.js";
 import type { Effects } from "../effects.js";
+import { pathExists } from "../../proc/files.js";
 import { deleteGenerations, readProfile, storePathOfLink } from "./profile.js";
 import { loadState, updateState } from "./state-file.js";
 import type { SystemEffects } from "./system-effects.js";
@@ -121,6 +122,25 @@ export async function planGc(request: GcRequest, deps: { nix: Nix; effects: Effe
     storePathOfLink(paths.bootedSystem),
   ]);
   const knownGood = newestKnownGood(state, paths.profile, profile.generations);
+  const protectedText = [
+    profile.current === undefined ? undefined : `the profile's current generation ${profile.current}`,
+    knownGood === undefined ? undefined : `the newest known-good generation ${knownGood}`,
+    `the newest ${request.keep}`,
+  ]
+    .filter((t) => t !== undefined)
+    .join(", ");
+  for (const [link, what, flag, found] of [
+    [paths.currentSystem, "running", "--current-system", runningSystem],
+    [paths.bootedSystem, "booted", "--booted-system", bootedSystem],
+  ] as const) {
+    if (found !== undefined) continue;
+    const state = (await pathExists(link)) ? "is a dangling link or not a store path" : "does not exist";
+    deps.effects.onEvent({
+      type: "log",
+      level: "warn",
+      message: `${link} ${state}, so gc cannot tell which generation is ${what} and does not protect it; protected: ${protectedText}. Pass ${flag} PATH if the ${what} system is linked elsewhere.`,
+    });
+  }
   const retention = planRetention(
     profile.generations,
     { keep: request.keep, keepSinceMs: request.keepSinceMs, now: deps.effects.now() },
