@@ -35,7 +35,10 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option("--flake <dir>", "the directory holding flake.nix")
     .option("--inputs <name...>", "update only these inputs (default: all)")
     .option("--skip-update", "don't update: compare the lock at HEAD with the working tree's")
-    .option("--hosts <name...>", "plan only these hosts (default: all, or ternix.toml [hosts] include)")
+    .option(
+      "--hosts <name...>",
+      "plan only these hosts (default: all, or ternix.toml [hosts] include); a name starting with - as --hosts=NAME (repeatable)",
+    )
     .option("--exclude <regex>", "leave out hosts matching this (default: -minimal$)")
     .addOption(new Option("--format <format>", "report format").choices(["text", "markdown", "json"]))
     .option("--json", "same as --format json")

@@ -80,7 +80,10 @@ export const registerPr: RegisterCommand = (program, runtime) => {
       "plan and build the commit, print the body; push nothing, call no forge (no token needed)",
     )
     .option("--inputs <name...>", "update only these inputs (default: all)")
-    .option("--hosts <name...>", "plan only these hosts (default: all, or ternix.toml [hosts] include)")
+    .option(
+      "--hosts <name...>",
+      "plan only these hosts (default: all, or ternix.toml [hosts] include); a name starting with - as --hosts=NAME (repeatable)",
+    )
     .option("--exclude <regex>", "leave out hosts matching this (default: -minimal$)")
     .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) =>
       positive(v, "--jobs"),

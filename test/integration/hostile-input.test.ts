@@ -123,6 +123,23 @@ describe("[nix] options in ternix.toml", () => {
   });
 });
 
+describe("host names starting with -", () => {
+  it("plan --hosts=-rf chooses the host; repeated --hosts add up", async () => {
+    await writeFile(
+      join(flakeDir, "flake.nix"),
+      '{ outputs = _: { nixosConfigurations = { web = { }; "-rf" = { }; }; }; }\n',
+    );
+    await writeFile(join(flakeDir, "flake.lock"), '{"nodes":{"root":{}},"root":"root","version":7}\n');
+    const unknown = await ternix(["plan", "--hosts=-rf", "--hosts", "web", "--hosts=nosuch"]);
+    expectCleanError(unknown, 64, /unknown host: "nosuch"$/);
+    expect(unknown.stderr).toContain('"-rf", "web"');
+    // Both names are known; the lock has no inputs, so the plan stops at "unchanged" (exit 2).
+    const chosen = await ternix(["plan", "--hosts", "web", "--hosts=-rf", "--json"]);
+    expect(chosen.exitCode, chosen.stderr).toBe(2);
+    expect(JSON.parse(chosen.stdout)).toMatchObject({ kind: "plan", outcome: "lock-unchanged" });
+  });
+});
+
 describe("a file that is not a lock", () => {
   it("lock-diff names the file and position, never its content", async () => {
     await writeFile(join(flakeDir, "flake.lock"), lockText(["nixpkgs"]));
