@@ -5,6 +5,7 @@
  */
 import { access, readdir, readFile, symlink, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/proc/run.js";
 import { stripStyle } from "../../src/report/style.js";
@@ -57,6 +58,17 @@ export function normaliseText(
     out = out.replace(new RegExp(`\\b${rev.slice(0, 7)}\\b`, "g"), label);
   }
   return out;
+}
+
+/** Exactly one `error:` line matching `message` and one `hint:` line on stderr, nothing on stdout. */
+export function expectCleanError(result: CliResult, exitCode: number, message: RegExp): void {
+  expect(result.exitCode, result.stderr).toBe(exitCode);
+  expect(result.stdout).toBe("");
+  const [error, hint, ...rest] = lines(result.stderr);
+  expect(error).toMatch(/^error: /);
+  expect(error).toMatch(message);
+  expect(hint).toMatch(/^hint: \S/);
+  expect(rest).toEqual([]);
 }
 
 /** The lines of an output, without the empty one after the final newline. */

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../../src/proc/run.js";
-import { ensureBuiltCli, lines, runCli, type CliResult } from "../helpers/cli.js";
+import { ensureBuiltCli, expectCleanError, lines, runCli } from "../helpers/cli.js";
 
 let scratch: string;
 let flakeDir: string;
@@ -39,16 +39,6 @@ function lockText(names: readonly string[], rev = "5e4fbfb6b3de1aa2872b76d49fafc
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: "1", TERM: "dumb" });
 const ternix = (args: readonly string[]) => runCli(args, { cwd: flakeDir, env: env() });
-
-function expectCleanError(result: CliResult, exitCode: number, message: RegExp): void {
-  expect(result.exitCode, result.stderr).toBe(exitCode);
-  expect(result.stdout).toBe("");
-  const [error, hint, ...rest] = lines(result.stderr);
-  expect(error).toMatch(/^error: /);
-  expect(error).toMatch(message);
-  expect(hint).toMatch(/^hint: \S/);
-  expect(rest).toEqual([]);
-}
 
 beforeAll(async () => {
   await ensureBuiltCli();

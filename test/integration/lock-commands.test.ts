@@ -11,12 +11,12 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ensureBuiltCli,
+  expectCleanError,
   lines,
   normaliseText,
   pathWithoutNix,
   runCli,
   snapshotDir,
-  type CliResult,
 } from "../helpers/cli.js";
 import { expectGolden } from "../helpers/golden.js";
 import { nixTestEnv } from "../helpers/nix-env.js";
@@ -170,16 +170,6 @@ function revLabels(beforeText: string, afterText: string): Map<string, string> {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function expectCleanError(result: CliResult, exitCode: number, message: RegExp): void {
-  expect(result.exitCode, result.stderr).toBe(exitCode);
-  expect(result.stdout).toBe("");
-  const [error, hint, ...rest] = lines(result.stderr);
-  expect(error).toMatch(/^error: /);
-  expect(error).toMatch(message);
-  expect(hint).toMatch(/^hint: \S/);
-  expect(rest).toEqual([]);
 }
 
 // ---------------------------------------------------------------------------------------------
