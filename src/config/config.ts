@@ -163,15 +163,11 @@ export async function loadConfig(flakeDir: string): Promise<Config> {
  * unless it was named explicitly (`--config FILE`).
  */
 export async function loadConfigFile(file: string, explicit: boolean): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" && !explicit) return defaultConfig();
-    throw new InputError(`cannot read the config file ${file} (${code ?? String(error)}).`, {
-      hint: "Check the path given to --config (or create the file; docs/upgrade.md shows one).",
-    });
+  const hint = "Check the path given to --config (or create the file; docs/upgrade.md shows one).";
+  const text = await readUserFile(file, { hint });
+  if (text === undefined) {
+    if (!explicit) return defaultConfig();
+    throw new InputError(`cannot read the config file ${file} (ENOENT).`, { hint });
   }
   return parseConfig(text, file);
 }

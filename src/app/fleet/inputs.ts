@@ -1,5 +1,4 @@
 /** `ternix inputs`: every locked input with its age, a staleness verdict, and how far behind it is. */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../../config/config.js";
 import { pinnedInputs } from "../../lock/flake-nix.js";
@@ -8,6 +7,7 @@ import { lockInputs } from "../../lock/graph.js";
 import { parseFlakeLock } from "../../lock/parse.js";
 import { assessInputs, policyPassed, type StalenessPolicy } from "../../lock/staleness.js";
 import { upstreamStatus, type InputRow } from "../../lock/upstream.js";
+import { readUserFile } from "../../proc/files.js";
 import { readLockText, type FlakeLocation } from "../flake.js";
 import { updatedLockInCopy, type UpdateDeps } from "./update.js";
 
@@ -40,7 +40,7 @@ export async function listInputs(
   const lockText = await readLockText(flake);
   const lock = parseFlakeLock(lockText, flake.lockPath);
   // Pins are marked in flake.nix (`# ternix:pin`); a flake.nix Ternix cannot read has none.
-  const flakeNix = await readFile(join(flake.dir, "flake.nix"), "utf8").catch(() => "");
+  const flakeNix = (await readUserFile(join(flake.dir, "flake.nix")).catch(() => undefined)) ?? "";
   const pinned = new Set(pinnedInputs(flakeNix));
   const verdicts: InputRow[] = assessInputs(lockInputs(lock), { ...stalenessPolicy(config), pinned }, now);
   if (options.upstream !== undefined) {

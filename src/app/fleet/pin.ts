@@ -3,7 +3,6 @@
  * minimal edit of flake.nix, then lock. flake.nix and flake.lock come back as they were if the edit
  * cannot be locked, on any error, and on Ctrl-C.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError, UsageError } from "../../errors.js";
 import { diffLocks, type LockDiff } from "../../lock/diff.js";
@@ -16,7 +15,7 @@ import {
 } from "../../lock/flake-nix.js";
 import { parseFlakeLock } from "../../lock/parse.js";
 import { nixString } from "../../nix/nix-string.js";
-import { ensureFileContent, writeFileAtomic } from "../../proc/files.js";
+import { ensureFileContent, readUserFile, writeFileAtomic } from "../../proc/files.js";
 import { readLockText, type FlakeLocation } from "../flake.js";
 import type { UpdateDeps } from "./update.js";
 
@@ -86,7 +85,7 @@ async function editAndLock(
   edit: (src: string) => FlakeEdit,
 ): Promise<{ diff: LockDiff; notes: string[] }> {
   const flakeNix = join(flake.dir, "flake.nix");
-  const nixBefore = await readFile(flakeNix, "utf8");
+  const nixBefore = (await readUserFile(flakeNix)) ?? "";
   const lockBefore = await readLockText(flake);
   const before = parseFlakeLock(lockBefore, flake.lockPath);
   const edited = edit(nixBefore);
