@@ -181,6 +181,28 @@ describe("ternix plan", () => {
     expect(plan.lock.inputs.filter((i) => i.status === "changed").map((i) => i.id)).toEqual(["hardware"]);
   });
 
+  it("blames each of several broken hosts on its own derivation and log (Nix 2.8 reports only the first)", async () => {
+    const w = await world([
+      { name: "alpha", packages: ["curl"], failFrom: "24.11-b" },
+      { name: "beta", packages: ["curl"], failFrom: "24.11-b" },
+      { name: "gamma", packages: ["curl"], failFrom: "24.11-b" },
+    ]);
+    await advanceNixpkgs(w, "24.11-b");
+    const r = await ternix(w, ["plan", "--json"]);
+    expect(r.code, r.stderr).toBe(4);
+    const plan = parsePlan(r.stdout);
+    for (const name of ["alpha", "beta", "gamma"]) {
+      const host = plan.hosts.find((h) => h.host === name);
+      expect(host, name).toMatchObject({ status: "broken", after: { ok: false } });
+      expect(host?.after.error, name).toMatch(new RegExp(`^nixos-system-${name}-.*\\.drv failed to build$`));
+      expect(host?.after.logTail, name).toContain(`host '${name}' is set to fail`);
+      for (const other of ["alpha", "beta", "gamma"].filter((o) => o !== name)) {
+        expect(host?.after.logTail, name).not.toContain(`host '${other}'`);
+        expect(host?.after.error, name).not.toContain(`nixos-system-${other}-`);
+      }
+    }
+  });
+
   it("exits 4 when the update breaks a host, reports it first with its log, and keeps going", async () => {
     const hosts: HostSpec[] = [
       ...DEFAULT_HOSTS.filter((h) => h.name !== "build-minimal"),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ExitCode, UsageError } from "../../errors.js";
-import { parseExcludePattern, selectHosts } from "./hosts.js";
+import { failedDerivations, parseExcludePattern, selectHosts } from "./hosts.js";
 
 const all = ["web", "db", "build-minimal", "-rf"];
 
@@ -53,5 +53,36 @@ describe("parseExcludePattern", () => {
       ),
     );
     expect((error as UsageError).hint).toContain("--exclude");
+  });
+});
+
+describe("failedDerivations", () => {
+  const drv = (outputs: Record<string, string>, inputDrvs: Record<string, string[]> = {}) => ({
+    outputs,
+    inputDrvs,
+    inputSrcs: [],
+    env: {},
+    args: [],
+    builder: "/bin/sh",
+    fixedOutput: false,
+  });
+  // Two hosts: a's toplevel fails itself; b's toplevel is blocked by its failing library.
+  const closure = new Map([
+    ["/s/a-top.drv", drv({ out: "/s/a-top" }, { "/s/ok.drv": ["out"] })],
+    ["/s/b-top.drv", drv({ out: "/s/b-top" }, { "/s/lib.drv": ["out"], "/s/ok.drv": ["out"] })],
+    ["/s/lib.drv", drv({ out: "/s/lib", dev: "/s/lib-dev" }, { "/s/ok.drv": ["out"] })],
+    ["/s/ok.drv", drv({ out: "/s/ok" })],
+  ]);
+  it.each([
+    ["only the derivations that failed themselves", ["/s/ok"], ["/s/a-top.drv", "/s/lib.drv"]],
+    ["nothing when everything exists", ["/s/ok", "/s/lib", "/s/lib-dev", "/s/a-top", "/s/b-top"], []],
+    [
+      "a missing output counts; one nobody uses blocks nothing",
+      ["/s/ok", "/s/lib", "/s/a-top"],
+      ["/s/b-top.drv", "/s/lib.drv"],
+    ],
+    ["a dependency that failed blocks the ones above it", [], ["/s/ok.drv"]],
+  ])("%s", (_name, present, expected) => {
+    expect(failedDerivations(closure, (p) => present.includes(p))).toEqual(expected);
   });
 });

@@ -8,7 +8,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { InputError, NixError, UsageError } from "../../errors.js";
 import { evalJsonArgs, nixStoreRequisitesArgs } from "../../nix/args.js";
-import { evalErrorLine, parseBuildFailures } from "../../nix/messages.js";
+import type { Derivation } from "../../nix/derivation.js";
+import { evalErrorLine, parseBuildFailures, type BuildFailure } from "../../nix/messages.js";
 import { nixStringList } from "../../nix/nix-string.js";
 import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
@@ -314,6 +315,14 @@ export async function buildToplevels(
       return new Set((r?.stdout ?? "").split("\n").filter(Boolean));
     }),
   );
+  // Nix 2.8 prints only the first failure of a `--keep-going` build (recorded: two failing toplevels,
+  // one `builder for` block), so a host with no reported block in its closure gets its own failed
+  // derivations from its derivation closure and their logs from `nix log`, never another host's.
+  const unreported = failedHosts.filter(
+    (e, i) =>
+      !failedBlocks.some((b) => (requisites[i] ?? new Set()).has(b.drvPath) || b.drvPath === e.drvPath),
+  );
+  const ownFailures = await failuresFromStore(nix, unreported);
   for (const { e, ok } of built) {
     if (ok) {
       result.set(e.host, { host: e.host, ok: true, drvPath: e.drvPath, toplevel: e.outPath });
@@ -322,17 +331,91 @@ export async function buildToplevels(
     }
     const inClosure = requisites[failedHosts.indexOf(e)] ?? new Set<string>();
     const mine = failedBlocks.filter((b) => inClosure.has(b.drvPath) || b.drvPath === e.drvPath);
-    const blocks = mine.length > 0 ? mine : failedBlocks;
+    const blocks = mine.length > 0 ? mine : (ownFailures.get(e.host) ?? []);
     const first = blocks[0];
     const error = first
       ? `${first.drvPath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, "")} failed to build`
       : "build failed";
     const logTail =
       blocks.length > 0
-        ? blocks.map((b) => `${b.header}\n${b.log.join("\n")}`).join("\n")
+        ? blocks.map((b) => [b.header, ...b.log].join("\n")).join("\n")
         : outcome.stderr.split("\n").slice(-20).join("\n");
     result.set(e.host, { host: e.host, ok: false, stage: "build", error, logTail, drvPath: e.drvPath });
     options.onEvent?.({ type: "host", host: e.host, state: "failed", side: options.side, detail: error });
   }
   return result;
+}
+
+/**
+ * The derivations that failed themselves (not for a failed dependency) in a closure after a build:
+ * an output is missing while every input derivation's outputs it uses exist.
+ */
+export function failedDerivations(
+  closure: ReadonlyMap<string, Derivation>,
+  exists: (path: string) => boolean,
+): string[] {
+  const built = (drv: string, outputs: readonly string[]): boolean => {
+    const d = closure.get(drv);
+    // An input outside the closure we were given is taken as present (it is not ours to blame).
+    if (!d) return true;
+    return outputs.every((name) => {
+      const path = d.outputs[name];
+      return path === undefined || exists(path);
+    });
+  };
+  const failed: string[] = [];
+  for (const [drv, d] of closure) {
+    if (built(drv, Object.keys(d.outputs))) continue;
+    if (Object.entries(d.inputDrvs).every(([input, outputs]) => built(input, outputs))) failed.push(drv);
+  }
+  return failed.sort();
+}
+
+/** Per host, its own failed derivations with their `nix log` tails; one derivation-closure query. */
+async function failuresFromStore(
+  nix: Nix,
+  hosts: readonly Extract<HostEval, { ok: true }>[],
+): Promise<Map<string, BuildFailure[]>> {
+  const out = new Map<string, BuildFailure[]>();
+  if (hosts.length === 0) return out;
+  const closure = await nix.derivationClosure(hosts.map((e) => e.drvPath)).catch((error: unknown) => {
+    if (isInterruption(error)) throw error;
+    return undefined;
+  });
+  if (!closure) return out;
+  const outputs = [...closure.values()].flatMap((d) => Object.values(d.outputs));
+  const present = new Set(
+    (await Promise.all(outputs.map(async (p) => ((await pathExists(p)) ? p : undefined)))).filter(
+      (p): p is string => p !== undefined,
+    ),
+  );
+  const failed = failedDerivations(closure, (p) => present.has(p));
+  const logs = new Map<string, BuildFailure>();
+  for (const drvPath of failed) {
+    const r = await nix.call(["log", drvPath]).catch((error: unknown) => {
+      if (isInterruption(error)) throw error;
+      return undefined;
+    });
+    const log = r?.exitCode === 0 ? r.stdout.trimEnd().split("\n").slice(-10) : [];
+    logs.set(drvPath, { drvPath, header: `error: builder for '${drvPath}' failed`, log });
+  }
+  for (const e of hosts) {
+    const mine = subClosure(closure, e.drvPath);
+    out.set(
+      e.host,
+      failed.filter((d) => mine.has(d)).flatMap((d) => logs.get(d) ?? []),
+    );
+  }
+  return out;
+}
+
+function subClosure(closure: ReadonlyMap<string, Derivation>, root: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [root];
+  for (let drv = stack.pop(); drv !== undefined; drv = stack.pop()) {
+    if (seen.has(drv)) continue;
+    seen.add(drv);
+    stack.push(...Object.keys(closure.get(drv)?.inputDrvs ?? {}));
+  }
+  return seen;
 }
