@@ -136,4 +136,19 @@ describe("ternix pr on the fixture fleet", () => {
     expect(forge.pulls[0]?.body).toBe(firstBody);
     expect(await readFile(join(world.fleetDir, "flake.lock"), "utf8")).toBe(lockBefore);
   });
+
+  it("never prints the token, even when the forge echoes it back in the URLs it returns", async () => {
+    const echoing = await startFakeGitHub({ echoToken: true });
+    try {
+      const flags = ["--forge", "github", "--api-url", echoing.apiUrl, "--repository", `${OWNER}/${REPO}`];
+      const result = await runCli(["pr", ...flags, "--verbose"], { cwd: world.fleetDir, env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(echoing.writes().length).toBeGreaterThan(0);
+      expect(result.stdout).toBe(`https://github.com/${OWNER}/${REPO}/pull/1?token=***\n`);
+      expect(result.stdout + result.stderr).not.toContain(TOKEN);
+      expect(result.stdout + result.stderr).not.toContain("integrationTOKEN");
+    } finally {
+      await echoing.close();
+    }
+  });
 });

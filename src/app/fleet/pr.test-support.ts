@@ -330,15 +330,20 @@ export interface FakeForge {
 export const OWNER = "fleet-admins";
 export const REPO = "infra";
 
-/** GitHub REST (docs.github.com/rest/pulls) and the two GraphQL draft mutations. */
-export async function startFakeGitHub(): Promise<FakeForge> {
+/**
+ * GitHub REST (docs.github.com/rest/pulls) and the two GraphQL draft mutations. `echoToken`: a
+ * hostile or broken server that puts the request's bearer token into the URLs it returns.
+ */
+export async function startFakeGitHub(options: { echoToken?: boolean } = {}): Promise<FakeForge> {
   const pulls: FakePull[] = [];
   const base = `/repos/${OWNER}/${REPO}`;
+  let lastToken = "";
+  const echo = () => (options.echoToken ? `?token=${lastToken}` : "");
   const toJson = (p: FakePull) => ({
     url: `http://api.invalid${base}/pulls/${p.number}`,
     id: 1000 + p.number,
     node_id: `PR_node${p.number}`,
-    html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}`,
+    html_url: `https://github.com/${OWNER}/${REPO}/pull/${p.number}${echo()}`,
     number: p.number,
     state: p.state,
     locked: false,
@@ -364,6 +369,7 @@ export async function startFakeGitHub(): Promise<FakeForge> {
   });
   const find = (path: string) => pulls.find((p) => path === `${base}/pulls/${p.number}`);
   const server = await startTestServer((req): Reply => {
+    lastToken = (req.headers.authorization ?? "").replace(/^(Bearer|token)\s+/i, "");
     if (req.method === "GET" && req.path === `${base}/pulls`) {
       const head = req.query.get("head");
       const state = req.query.get("state") ?? "open";
