@@ -1,7 +1,7 @@
 /** Where the CLI writes: stdout for the report or JSON only, stderr for progress, logs and errors. */
 import type { AppEvent } from "../app/effects.js";
 import { TernixError } from "../errors.js";
-import { FORGE_TOKEN_VARIABLES } from "../forge/detect.js";
+import { FORGE_TOKEN_VARIABLES } from "../forge/token-variables.js";
 import { printable, printableLines, terminalSafe } from "../report/style.js";
 
 export interface OutputOptions {

@@ -308,14 +308,6 @@ export interface ForgeToken {
   variable: string;
 }
 
-/** Every variable a forge token may come from: output redacts their values wherever they appear. */
-export const FORGE_TOKEN_VARIABLES: readonly string[] = [
-  "TERNIX_FORGE_TOKEN",
-  "GITHUB_TOKEN",
-  "FORGEJO_TOKEN",
-  "GITEA_TOKEN",
-];
-
 /** Token variables in the order they are read. */
 export function forgeTokenVariables(kind: ForgeKind): readonly string[] {
   return kind === "github"
