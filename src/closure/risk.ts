@@ -372,7 +372,7 @@ export const driverRule: RiskRule = (ctx) => {
       severity: "test-first",
       title: `Driver change: ${changes.map(describeChange).join("; ")}`,
       reason:
-        "Out-of-tree kernel modules changed: test first, keep the previous generation bootable." +
+        "Out-of-tree kernel modules changed: test first (`ternix vm` boots the new system in a throwaway VM), keep the previous generation bootable." +
         (zfs ? " For ZFS, do not run `zpool upgrade` until the new generation has proven itself." : ""),
       packages: changes.map((p) => p.name),
       source: "packages",
@@ -583,5 +583,5 @@ function nixosRootVersion(side: RiskInput["before"]): string {
 
 const KERNEL_REASON =
   "The new kernel, its modules and initrd are used only after a reboot; until then, loading a module " +
-  "the running kernel has not loaded yet can fail.";
+  "the running kernel has not loaded yet can fail. Test first: `ternix vm`.";
 const INITRD_REASON = "The initrd is used only at boot; reboot to run (and test) the new one.";

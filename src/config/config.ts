@@ -90,6 +90,12 @@ export const Config = z.strictObject({
       systemctl: z.string().default("systemctl"),
       /** Activate under systemd-run when it works; `""` always activates directly. */
       "systemd-run": z.string().default("systemd-run"),
+      /** `ternix doctor` reads errors since boot with it. */
+      journalctl: z.string().default("journalctl"),
+      /** `ternix doctor` lists channels with it. */
+      "nix-channel": z.string().default("nix-channel"),
+      /** `ternix doctor` measures free space here. */
+      "store-dir": z.string().default("/nix/store"),
       /** How `ternix upgrade --allow-reboot` reboots: an argument list. */
       reboot: z.array(z.string()).min(1).default(["systemctl", "reboot"]),
     })
@@ -117,6 +123,13 @@ export const Config = z.strictObject({
       keep: z.number().int().min(0).default(5),
       /** …and every generation younger than this. */
       "keep-since": Duration.optional(),
+    })
+    .prefault({}),
+  /** `ternix vm --run` (docs/apply.md). */
+  vm: z
+    .strictObject({
+      /** Put before the VM's run script, e.g. ["systemd-run", "--user", "--scope"]; [] runs it directly. */
+      "run-command": z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   checks: z.array(Check).default([]),

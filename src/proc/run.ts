@@ -16,6 +16,11 @@ export interface RunOptions {
    * every other call is refused, and is not counted as interrupted.
    */
   cleanup?: boolean | undefined;
+  /**
+   * The child shares Ternix's terminal (stdin, stdout, stderr), e.g. a VM's console; nothing is
+   * captured, so the result's stdout and stderr are empty.
+   */
+  interactive?: boolean | undefined;
 }
 
 export interface RunResult {
@@ -81,7 +86,9 @@ export const run: Run = (command, args, options = {}) =>
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      stdio: options.interactive
+        ? "inherit"
+        : [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       signal: options.signal,
     });
     active.add(child);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHostName, toplevelLookupExpr } from "./host.js";
+import { checkHostName, systemBuildLookupExpr, toplevelLookupExpr } from "./host.js";
 
 describe("checkHostName", () => {
   it.each(["web", "web-01", "db.example", "x_y", "a+b@c", "0"])("accepts %j", (name) => {
@@ -29,5 +29,16 @@ describe("toplevelLookupExpr", () => {
     expect(expr).toContain('builtins.hasAttr "web" configs');
     expect(expr).toContain('(builtins.getAttr "web" configs).config.system.build.toplevel.drvPath');
     expect(expr).not.toContain("configs.web");
+  });
+});
+
+describe("systemBuildLookupExpr", () => {
+  it.each(["toplevel", "vm", "vmWithBootLoader"] as const)("quotes the host and the attribute %s", (attr) => {
+    const expr = systemBuildLookupExpr('a"b${x}', attr);
+    expect(expr).toContain('builtins.hasAttr "a\\"b\\${x}" configs');
+    expect(expr).toContain(`builtins.hasAttr "${attr}" build`);
+    // outPath under its own name would turn the whole set into that string in JSON.
+    expect(expr).toContain("outputPath = d.outPath");
+    expect(expr).not.toMatch(/\.system\.build\.(vm|toplevel)/);
   });
 });

@@ -36,3 +36,33 @@ export function toplevelLookupExpr(host: string): string {
     `else { found = false; names = builtins.attrNames configs; }`
   );
 }
+
+/** What `--apply` on `FLAKE#nixosConfigurations` returns for one attribute of a host's `system.build`. */
+export type SystemBuildLookup =
+  | { found: true; drvPath: string; outputPath: string }
+  | { found: false; names: string[] }
+  | { found: "no-attribute"; attribute: string };
+
+/** `system.build` attributes Ternix evaluates by name; anything else never reaches an expression. */
+export const SYSTEM_BUILD_ATTRIBUTES = ["toplevel", "vm", "vmWithBootLoader"] as const;
+export type SystemBuildAttribute = (typeof SYSTEM_BUILD_ATTRIBUTES)[number];
+
+/**
+ * Like {@link toplevelLookupExpr} for any of {@link SYSTEM_BUILD_ATTRIBUTES}, with the output path
+ * too (computed by evaluation, nothing is built): `config.system.build.vm` is what
+ * `nixos-rebuild build-vm` builds, `vmWithBootLoader` what `build-vm-with-bootloader` builds. A
+ * configuration without the attribute (not made by `nixosSystem`) says so instead of failing. The
+ * output path is `outputPath`: an attribute set with `outPath` would turn into that string in JSON.
+ */
+export function systemBuildLookupExpr(host: string, attribute: SystemBuildAttribute): string {
+  const name = nixString(host);
+  const attr = nixString(attribute);
+  return (
+    `configs: if builtins.hasAttr ${name} configs ` +
+    `then (let build = (builtins.getAttr ${name} configs).config.system.build; in ` +
+    `if builtins.hasAttr ${attr} build ` +
+    `then (let d = builtins.getAttr ${attr} build; in { found = true; drvPath = d.drvPath; outputPath = d.outPath; }) ` +
+    `else { found = "no-attribute"; attribute = ${attr}; }) ` +
+    `else { found = false; names = builtins.attrNames configs; }`
+  );
+}
