@@ -25,6 +25,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["gc", async () => (await import("./gc.js")).registerGc],
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   ["vm", async () => (await import("./vm.js")).registerVm],
+  ["doctor", async () => (await import("./doctor.js")).registerDoctor],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
   ["completion", async () => (await import("./completion.js")).registerCompletion],

@@ -216,3 +216,17 @@ export function storeGcArgs(): string[] {
 export function storeOptimiseArgs(): string[] {
   return ["--optimise"];
 }
+
+/** `nix-store --gc --print-roots`: every GC root as `LINK -> TARGET` (read-only). */
+export function storePrintRootsArgs(): string[] {
+  return ["--gc", "--print-roots"];
+}
+
+/**
+ * `nix store ping`: the store URL and, for a daemon, its Nix version. Nix 2.19 renamed it
+ * `nix store info` and keeps `ping` as an alias (with a warning on stderr), so one command line
+ * serves every version; only the output grew (a `Trusted:` line), see parseStorePing.
+ */
+export function storePingArgs(): string[] {
+  return ["store", "ping"];
+}

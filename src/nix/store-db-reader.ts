@@ -13,10 +13,12 @@
  */
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
+import type { Database } from "better-sqlite3";
 import type { StorePathInfo } from "./schemas.js";
 import {
   CLOSURE_QUERY,
   KNOWN_STORE_SCHEMAS,
+  STORE_TOTALS_QUERY,
   storeDatabaseLocation,
   storeUriOf,
   type ClosureRow,
@@ -34,6 +36,8 @@ export interface StoreDatabase {
    * cannot answer, with the reason in `lastFailure`.
    */
   closures(roots: readonly string[]): Promise<StorePathInfo[] | undefined>;
+  /** The number of valid paths and the sum of their NAR sizes; undefined when it cannot answer. */
+  totals(): Promise<{ paths: number; narBytes: number } | undefined>;
   readonly lastFailure: string | undefined;
 }
 
@@ -58,7 +62,22 @@ export function openStoreDatabase(location: StoreDatabaseLocation): StoreDatabas
       // A database that could not answer once (unreadable, unknown schema) will not the next time.
       if (lastFailure !== undefined) return undefined;
       try {
-        return await readClosures(location, roots);
+        return await withDatabase(location, (db) => {
+          const rows = db.prepare(CLOSURE_QUERY).raw(true).all(JSON.stringify(roots)) as ClosureRow[];
+          return closureRowsToInfos(rows, roots);
+        });
+      } catch (error) {
+        lastFailure = error instanceof Error ? error.message : String(error);
+        return undefined;
+      }
+    },
+    async totals() {
+      if (lastFailure !== undefined) return undefined;
+      try {
+        return await withDatabase(location, (db) => {
+          const [paths, narBytes] = db.prepare(STORE_TOTALS_QUERY).raw(true).get() as [number, number];
+          return { paths, narBytes };
+        });
       } catch (error) {
         lastFailure = error instanceof Error ? error.message : String(error);
         return undefined;
@@ -67,10 +86,7 @@ export function openStoreDatabase(location: StoreDatabaseLocation): StoreDatabas
   };
 }
 
-async function readClosures(
-  location: StoreDatabaseLocation,
-  roots: readonly string[],
-): Promise<StorePathInfo[]> {
+async function withDatabase<T>(location: StoreDatabaseLocation, query: (db: Database) => T): Promise<T> {
   await access(location.database, constants.R_OK);
   const schema = (await readFile(location.schemaFile, "utf8")).trim();
   if (!KNOWN_STORE_SCHEMAS.includes(schema)) {
@@ -85,8 +101,7 @@ async function readClosures(
   });
   try {
     db.pragma("query_only = ON");
-    const rows = db.prepare(CLOSURE_QUERY).raw(true).all(JSON.stringify(roots)) as ClosureRow[];
-    return closureRowsToInfos(rows, roots);
+    return query(db);
   } finally {
     db.close();
   }

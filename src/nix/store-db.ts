@@ -94,3 +94,6 @@ FROM closure c JOIN ValidPaths v ON v.id = c.id`;
 
 /** One row of {@link CLOSURE_QUERY}, as the reader gets it. */
 export type ClosureRow = [id: number, path: string, narSize: number | null, refs: string | null];
+
+/** How many valid paths the store holds and the sum of their NAR sizes (one row: count, bytes). */
+export const STORE_TOTALS_QUERY = `SELECT count(*), coalesce(sum(narSize), 0) FROM ValidPaths`;

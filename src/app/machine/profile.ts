@@ -13,6 +13,7 @@ import {
   sortGenerations,
   type Generation,
 } from "../../system/generations.js";
+import { BOOT_FILES, type BootFiles } from "../../system/reboot.js";
 
 export interface ProfileState {
   profile: string;
@@ -95,4 +96,14 @@ export async function deleteGenerations(
 ): Promise<void> {
   if (generations.length === 0) return;
   await nix.nixEnv("deleting generations failed", profileDeleteGenerationsArgs(profile, generations));
+}
+
+/** Where a system's `kernel`, `initrd` and `kernel-modules` links lead (a reboot is due when they differ). */
+export async function bootFilesOf(system: string): Promise<BootFiles> {
+  const entries = await Promise.all(
+    BOOT_FILES.map(
+      async (name) => [name, await readlink(join(system, name)).catch(() => undefined)] as const,
+    ),
+  );
+  return Object.fromEntries(entries) as unknown as BootFiles;
 }

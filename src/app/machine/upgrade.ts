@@ -5,7 +5,7 @@
  * (two-phase, health-gated), reboot only when needed and allowed, and report every run in the state
  * file and the metrics file.
  */
-import { mkdir, readlink, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ClosureDiff } from "../../closure/model.js";
 import { parseConfig } from "../../config/config.js";
@@ -16,13 +16,7 @@ import type { Nix } from "../../nix/nix.js";
 import { writeFileAtomic } from "../../proc/files.js";
 import { renderUpgradeMetrics } from "../../report/metrics.js";
 import type { CheckReport, CheckResult, CheckSpec } from "../../system/checks.js";
-import {
-  BOOT_FILES,
-  inRebootWindow,
-  rebootReason,
-  type BootFiles,
-  type RebootWindow,
-} from "../../system/reboot.js";
+import { inRebootWindow, rebootReason, type RebootWindow } from "../../system/reboot.js";
 import {
   emptyUpgradeState,
   type SystemState,
@@ -35,7 +29,7 @@ import { compareSystems } from "./apply.js";
 import { acquireApplyLock } from "./apply-lock.js";
 import { checkSpecsFromConfig } from "./checks.js";
 import { localTarget, runActivation, type EngineOperation } from "./engine.js";
-import { readProfile, storePathOfLink } from "./profile.js";
+import { bootFilesOf, readProfile, storePathOfLink } from "./profile.js";
 import { loadState, updateState } from "./state-file.js";
 import { buildHostSystem } from "./system-build.js";
 import type { SystemEffects } from "./system-effects.js";
@@ -448,15 +442,6 @@ async function runReboot(
     }));
     await writeMetrics(request, deps, await currentUpgradeState(request.paths));
   }
-}
-
-async function bootFilesOf(system: string): Promise<BootFiles> {
-  const entries = await Promise.all(
-    BOOT_FILES.map(
-      async (name) => [name, await readlink(join(system, name)).catch(() => undefined)] as const,
-    ),
-  );
-  return Object.fromEntries(entries) as unknown as BootFiles;
 }
 
 interface Finish {
