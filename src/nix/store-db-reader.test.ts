@@ -134,6 +134,14 @@ describe("the store-database reader on a real chroot store", () => {
     expect(closureA.filter((p) => closureB.includes(p))).toHaveLength(SHARED.length + 1);
   });
 
+  it("counts every valid path and sums their NAR sizes (doctor's store size)", async () => {
+    const totals = await storeDatabaseFor([], storeEnv(root))?.totals();
+    expect(totals).toEqual({
+      paths: SPECS.length,
+      narBytes: SPECS.reduce((sum, s) => sum + s.narSize, 0),
+    });
+  });
+
   it("reports a root that is not a valid path as invalid, as path-info does", async () => {
     const missing = storePath("never-registered-1.0");
     const infos = (await storeDatabaseFor([], storeEnv(root))?.closures([a, missing])) ?? [];
