@@ -6,8 +6,13 @@
  */
 import { chmod, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";
+import { createNix } from "../../src/nix/nix.js";
+import { run } from "../../src/proc/run.js";
+import { systemBuildLookupExpr } from "../../src/system/host.js";
+import { haveNixpkgsEval, NIXPKGS_EVAL_DIR, unpackedNixpkgs } from "../helpers/nixpkgs-eval.js";
 import { createMachine, type Machine } from "./system-support.js";
 
 let m: Machine;
@@ -90,4 +95,49 @@ describe("ternix vm", () => {
       'hint: Hosts there: "alpha", "beta". Name one as the HOST argument.',
     ]);
   });
+});
+
+describe("the attribute on real NixOS (nixpkgs 20.09 from ../shared/nixpkgs-eval)", () => {
+  it("is absent from a plain configuration and, with qemu-vm.nix, is a VM with the layout `ternix vm` reads", async (ctx) => {
+    if (!(await haveNixpkgsEval())) {
+      console.warn(`skipped: ${NIXPKGS_EVAL_DIR} is missing (a real nixpkgs to evaluate NixOS with)`);
+      ctx.skip();
+    }
+    const tree = await unpackedNixpkgs();
+    const file = fileURLToPath(new URL("../fixtures/nixos-module/vm-eval.nix", import.meta.url));
+    const result = await run(
+      "nix-instantiate",
+      [
+        "--eval",
+        "--strict",
+        "--json",
+        // Writes the .drv files, so the derivation can be read afterwards.
+        "--read-write-mode",
+        file,
+        "--arg",
+        "nixpkgs",
+        tree,
+        "--arg",
+        "lookup",
+        systemBuildLookupExpr("web", "vm"),
+      ],
+      { env: m.env },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    const found = JSON.parse(result.stdout) as {
+      plain: { found: unknown; attribute?: string };
+      withVm: { found: unknown; drvPath: string; outputPath: string };
+    };
+    // 20.09's nixosSystem has no system.build.vm: `ternix vm` says so instead of failing in Nix.
+    expect(found.plain).toEqual({ found: "no-attribute", attribute: "vm" });
+    expect(found.withVm.found).toBe(true);
+    expect(found.withVm.drvPath).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-vm\.drv$/);
+    expect(found.withVm.outputPath).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-vm$/);
+    // The output links the system it boots and has bin/run-<system.name>-vm, as buildVm expects.
+    const nix = await createNix({ run, env: m.env });
+    const drv = (await nix.derivations([found.withVm.drvPath])).get(found.withVm.drvPath);
+    const script = drv?.env["buildCommand"] ?? "";
+    expect(script).toMatch(/ln -s \/nix\/store\/[a-z0-9]{32}-nixos-system-web-[^ ]+ \$out\/system/);
+    expect(script).toContain("$out/bin/run-web-vm");
+  }, 180_000);
 });
