@@ -89,7 +89,12 @@ describe("doctor rules", () => {
       "warn",
       /another system/,
     ],
-    ["does not evaluate", { flake: no("evaluation failed: error: boom") }, "fail", /does not evaluate/],
+    [
+      "does not evaluate",
+      { flake: { ok: false, reason: "evaluating web's toplevel failed: boom", failed: true } },
+      "fail",
+      /^the flake's system for web: evaluating web's toplevel failed: boom$/,
+    ],
     ["no flake", { flake: no("no flake found") }, "unavailable", /not available \(no flake found\)/],
   ])("flake: %s", (_name, over, verdict, summary) => {
     const f = flakeRule(facts(over));

@@ -45,8 +45,11 @@ export interface DoctorFacts {
   profile: string;
   generations: readonly GenerationFact[];
   current: number | undefined;
-  /** What the flake builds for the host now (evaluation only). */
-  flake: Probe<{ dir: string; outPath: string }>;
+  /**
+   * What the flake builds for the host now (evaluation only); `failed`: the flake does not evaluate
+   * or has no such host (a finding that fails, not one that could not be checked).
+   */
+  flake: Probe<{ dir: string; outPath: string }> | { ok: false; reason: string; failed: true };
   /** The newest known-good generation and whether its system is still a valid store path. */
   knownGood: Probe<{ number: number; storePath: string; inStore: boolean } | undefined>;
   failedUnits: Probe<readonly string[]>;
@@ -148,10 +151,16 @@ export const runningRule: DoctorRule = (f) => {
 /** What runs against what the flake builds for this host now. */
 export const flakeRule: DoctorRule = (f) => {
   if (!f.flake.ok) {
-    return f.flake.reason.startsWith("evaluation failed")
-      ? finding("flake", "system", "fail", `the flake does not evaluate: ${f.flake.reason}`, {
-          action: "`ternix build --verbose` shows Nix's error.",
-        })
+    return "failed" in f.flake
+      ? finding(
+          "flake",
+          "system",
+          "fail",
+          `the flake's system for ${f.host ?? "this host"}: ${f.flake.reason}`,
+          {
+            action: "`ternix build --verbose` shows Nix's error; name the host this machine runs as HOST.",
+          },
+        )
       : unavailable("flake", "system", "the flake's system", f.flake.reason);
   }
   const { outPath, dir } = f.flake.value;

@@ -192,6 +192,23 @@ describe("ternix doctor", () => {
     expect(result.find("failed-units").verdict).toBe("ok");
   });
 
+  it("a HOST the flake does not have fails the flake finding and names the hosts", async () => {
+    const result = await doctor([
+      "nope",
+      "--systemctl",
+      m.paths.systemctl,
+      "--journalctl",
+      join(bin, "journalctl"),
+    ]);
+    expect(result.exitCode, result.stderr).toBe(5);
+    const flake = result.find("flake");
+    expect(flake.verdict).toBe("fail");
+    expect(flake.summary).toContain(
+      'has no host "nope" in nixosConfigurations. (Hosts there: "alpha", "beta".',
+    );
+    expect(result.find("failed-units").verdict).toBe("ok");
+  });
+
   it("without systemd, journal or channels those findings are 'not available' and the rest still works", async () => {
     const noSystemd = await script(
       "systemctl-no-systemd",

@@ -12,6 +12,7 @@ import type { Nix } from "../../nix/nix.js";
 import { KNOWN_STORE_SCHEMAS } from "../../nix/store-db.js";
 import { parseStorePing } from "../../nix/store-ping.js";
 import { formatNixVersion } from "../../nix/version.js";
+import { TernixError } from "../../errors.js";
 import { isInterruption } from "../../proc/run.js";
 import {
   diagnose,
@@ -113,17 +114,7 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDeps): Promi
       ? { ok: false, reason: "no flake found; pass --flake DIR" }
       : request.host === undefined
         ? { ok: false, reason: "this machine's host name is not a valid host name; name the HOST" }
-        : await attempt(async () => {
-            const dir = (request.flake as FlakeLocation).dir;
-            return {
-              dir,
-              outPath: await evalHostSystemOutPath(
-                nix,
-                request.flake as FlakeLocation,
-                request.host as string,
-              ),
-            };
-          }, "evaluation failed: ");
+        : await probeFlake(nix, request.flake, request.host);
 
   progress("Asking systemd and the journal…");
   const failedUnits = toProbe(await readFailedUnits(paths.systemctl, { effects, system: deps.system }));
@@ -244,6 +235,17 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDeps): Promi
     secrets,
   };
   return { host: request.host, findings: diagnose(facts) };
+}
+
+/** The flake's toplevel output path for `host`; an evaluation error or an unknown host fails the finding. */
+async function probeFlake(nix: Nix, flake: FlakeLocation, host: string): Promise<DoctorFacts["flake"]> {
+  try {
+    return { ok: true, value: { dir: flake.dir, outPath: await evalHostSystemOutPath(nix, flake, host) } };
+  } catch (error) {
+    if (isInterruption(error)) throw error;
+    const hint = error instanceof TernixError && error.hint !== undefined ? ` (${error.hint})` : "";
+    return { ok: false, reason: `${reasonOf(error)}${hint}`, failed: true };
+  }
 }
 
 function toProbe(units: FailedUnits): Probe<readonly string[]> {
