@@ -90,7 +90,7 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
 export const registerUpdate: RegisterCommand = (program, runtime) => {
   program
     .command("update")
-    .description("Update all inputs, or the named ones, and show the semantic lock diff")
+    .description("Update all inputs (or channels), or the named ones, and show the semantic diff")
     .argument("[inputs...]", "input names (nested ones as parent/name), or channel names; none updates all")
     .addOption(flakeOption())
     .option("--dry-run", "compute the new lock in a temporary copy; leave your files untouched")

@@ -3,7 +3,7 @@
  * fixture nixpkgs as a real `nixexprs.tar.xz` behind a `file://` URL, nix-channel's list, profile
  * and ~/.nix-defexpr in a temporary directory (test/helpers/channel.ts), never the machine's own.
  */
-import { chmod, mkdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/app/machine/profile.js";
@@ -151,6 +151,28 @@ describe("ternix update on channels", () => {
   });
 });
 
+describe("a failed update puts the channels generation back", () => {
+  it("nix-channel fails after it made the new generation (~/.nix-defexpr is a file): rolled back", async () => {
+    const before = await channelState();
+    const defexpr = join(w.home, ".nix-defexpr");
+    await rm(defexpr, { recursive: true });
+    await writeFile(defexpr, "not a directory\n");
+    try {
+      await publishChannel(w, "nixos-24.11", "24.11-c");
+      const result = await cli(["update", "nixos"]);
+      expectCleanError(result, 1, /^error: updating the channels failed: /);
+      // nix-channel got as far as a new generation before failing; Ternix switched back.
+      const state = await readProfile(profile);
+      expect(Math.max(...state.generations.map((g) => g.number))).toBe((before.generation ?? 0) + 1);
+      expect(await channelState()).toEqual(before);
+    } finally {
+      await rm(defexpr, { force: true });
+      await mkdir(defexpr);
+      await symlink(profile, join(defexpr, "channels"));
+    }
+  });
+});
+
 describe("ternix channel switch", () => {
   it("a channel URL that does not exist: one error, a hint, the list and the generation as they were", async () => {
     const list = await readFile(join(w.home, ".nix-channels"), "utf8");
@@ -187,7 +209,8 @@ describe("ternix channel switch", () => {
       `nixos ${w.published.startsWith("/") ? "file://" : ""}${w.published}/nixos-25.05\n`,
     );
     const after = await channelState();
-    expect(after.generation).toBe((before.generation ?? 0) + 1);
+    // A new generation (numbered after the newest, which may be one a rollback left behind).
+    expect(after.generation).toBeGreaterThan(before.generation ?? 0);
     expect(await readFile(join(after.target, ".version"), "utf8")).toBe("25.05");
   });
 });
