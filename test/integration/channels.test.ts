@@ -277,6 +277,44 @@ describe("build | switch from channels", () => {
     );
   });
 
+  it("a system whose Nix moves from 2.3 to 2.28 is flagged: the store schema change cannot be undone", async () => {
+    const spec = revisionSpec("24.11-a");
+    const nix = spec.packages["nix"];
+    if (nix === undefined) throw new Error("the fixture nixpkgs has no nix");
+    const oldNix = {
+      ...spec,
+      name: "24.11-nix-2.3",
+      packages: { ...spec.packages, nix: { ...nix, version: "2.3.16" } },
+    };
+    const oldUrl = await publishChannel(w, "nixos-24.11-old-nix", oldNix);
+    expect((await cli(["channel", "switch", "nixos", oldUrl, "--yes"])).exitCode).toBe(0);
+    const old = await cli([
+      "build",
+      "--nixos-config",
+      w.configuration,
+      "--current-system",
+      join(w.dir, "none"),
+    ]);
+    expect(old.exitCode, old.stderr).toBe(0);
+    const oldSystem = /: (\/nix\/store\/\S+)$/m.exec(old.stdout)?.[1] ?? "";
+    expect(oldSystem).toMatch(/-nixos-system-chan-24\.11\./);
+    const running = join(w.dir, "running-old-nix");
+    await symlink(oldSystem, running);
+    expect((await cli(["channel", "switch", "nixos-25.05", "--yes"])).exitCode).toBe(0);
+    const result = await cli([
+      "build",
+      "--nixos-config",
+      w.configuration,
+      "--current-system",
+      running,
+      "--no-color",
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      "Nix store schema change: nix 2.3.16 -> nix 2.28.3 crosses the content-addressed derivation tables (db/ca-schema)",
+    );
+  });
+
   it("a configuration.nix that does not exist: one error and a hint", async () => {
     expectCleanError(
       await cli(["build", "--channels", "--nixos-config", join(w.dir, "none.nix")]),
