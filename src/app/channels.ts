@@ -29,6 +29,7 @@ import {
   isNixpkgsChannel,
   parseChannelInfo,
   parseChannelList,
+  redactChannelUrl,
   type ChannelEntry,
   type ChannelInfo,
 } from "../nix/channel.js";
@@ -85,10 +86,11 @@ async function nixChannel(
       .map((l) => l.trim())
       .find((l) => l.startsWith("error:"));
     throw new NixError(
-      first ? `${what}: ${first.replace(/^error:\s*/, "")}` : what,
-      result.argv,
+      redactChannelUrl(first ? `${what}: ${first.replace(/^error:\s*/, "")}` : what),
+      // A channel URL may carry credentials: not in the message, the command line or the output tail.
+      result.argv.map(redactChannelUrl),
       result.exitCode,
-      result.stderr,
+      redactChannelUrl(result.stderr),
       {
         hint: options.hint ?? "Nothing was changed. Run with --verbose to see nix-channel's output.",
       },
@@ -179,6 +181,8 @@ export async function listChannels(
 export function channelAsInput(channel: ChannelState): LockedInput {
   const owner = channelOwner(channel.url);
   const rev = channel.info.revision;
+  // A channel URL may carry credentials; the report shows it without them.
+  const url = redactChannelUrl(channel.url);
   return {
     id: channel.name,
     path: [channel.name],
@@ -190,13 +194,13 @@ export function channelAsInput(channel: ChannelState): LockedInput {
     sameNodeAs: [],
     flake: false,
     type: "tarball",
-    source: channel.url,
-    location: channel.url,
+    source: url,
+    location: url,
     ...(owner === undefined ? {} : { owner }),
     ...(channel.branch === undefined ? {} : { ref: channel.branch }),
     ...(rev === undefined ? {} : { rev, shortRev: rev.slice(0, 7) }),
     ...(channel.fetchedAt === undefined ? {} : { lastModified: channel.fetchedAt }),
-    url: channel.url,
+    url,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   isNixpkgsChannel,
   parseChannelInfo,
   parseChannelList,
+  redactChannelUrl,
 } from "./channel.js";
 
 describe("nix-channel output", () => {
@@ -98,6 +99,18 @@ describe("channel files", () => {
     ["home-manager", "release-24.11.tar.gz", false],
     ["mine", "nixpkgs-unstable", true],
   ])("nixpkgs-like %s/%s: %s", (name, branch, like) => expect(isNixpkgsChannel(name, branch)).toBe(like));
+});
+
+describe("redactChannelUrl", () => {
+  it.each([
+    ["https://user:s3cret@example.org/channels/nixos", "https://example.org/channels/nixos"],
+    [
+      "error: unable to download 'https://tok@x.org/c/nixexprs.tar.xz'",
+      "error: unable to download 'https://x.org/c/nixexprs.tar.xz'",
+    ],
+    ["https://nixos.org/channels/nixos-24.11", "https://nixos.org/channels/nixos-24.11"],
+    ["file:///srv/c", "file:///srv/c"],
+  ])("%s", (text, redacted) => expect(redactChannelUrl(text)).toBe(redacted));
 });
 
 describe("defaultChannelsProfile", () => {

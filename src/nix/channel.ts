@@ -24,6 +24,11 @@ export function isChannelUrl(url: string): boolean {
   return CHANNEL_URL.test(url) && !CONTROL.test(url);
 }
 
+/** A channel URL without its user info (`https://user:token@host/…` → `https://host/…`), for display. */
+export function redactChannelUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
+}
+
 export interface ChannelEntry {
   name: string;
   url: string;

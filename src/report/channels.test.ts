@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { channelSwitchWarning, renderChannelDiffText, type ChannelSwitchView } from "./channels.js";
+import {
+  channelSwitchWarning,
+  renderChannelDiffText,
+  toChannelDiffJson,
+  type ChannelSwitchView,
+} from "./channels.js";
 
 const view = (version: string, rev: string) => ({
   name: "nixos",
@@ -45,6 +50,42 @@ describe("renderChannelDiffText", () => {
       { color: false },
     );
     expect(text.includes("\u001b") || text.includes("\u0007")).toBe(false);
+  });
+});
+
+describe("channel URLs with credentials", () => {
+  it("are shown without their user info", () => {
+    const text = renderChannelDiffText(
+      [
+        {
+          name: "nixos",
+          url: "https://me:s3cret@example.org/nixos",
+          before: undefined,
+          after: { ...view("24.11.1.a", "a"), url: "https://me:s3cret@example.org/nixos" },
+          changed: true,
+          releaseJump: undefined,
+        },
+      ],
+      { color: false },
+    );
+    expect(text).not.toContain("s3cret");
+    const json = JSON.stringify(
+      toChannelDiffJson(
+        [
+          {
+            name: "nixos",
+            url: "https://me:s3cret@example.org/nixos",
+            before: undefined,
+            after: { ...view("24.11.1.a", "a"), url: "https://me:s3cret@example.org/nixos" },
+            changed: true,
+            releaseJump: undefined,
+          },
+        ],
+        { dryRun: false, generationBefore: 1, generationAfter: 2 },
+      ),
+    );
+    expect(json).not.toContain("s3cret");
+    expect(json).toContain("https://example.org/nixos");
   });
 });
 

@@ -5,7 +5,11 @@
 import type { InputVerdict } from "../lock/staleness.js";
 import { formatDate } from "../lock/time.js";
 import { cell, policyLine, styleVerdict, table, toInputsJson, type InputsJson } from "./lock.js";
-import { createStyle, printable } from "./style.js";
+import { redactChannelUrl } from "../nix/channel.js";
+import { createStyle, printable as printableText } from "./style.js";
+
+/** Printable and without a URL's user info (channel URLs may carry credentials). */
+const printable = (text: string) => printableText(redactChannelUrl(text));
 
 /** What the renderers need of a channel (a subset of the app's ChannelState). */
 export interface ChannelView {
@@ -73,7 +77,7 @@ function plainVerdict(verdict: InputVerdict): string {
 function channelJson(c: ChannelView | undefined) {
   if (c === undefined) return null;
   return {
-    url: c.url,
+    url: redactChannelUrl(c.url),
     storePath: c.storePath ?? null,
     release: c.info.release ?? null,
     version: c.info.version ?? null,
@@ -141,7 +145,7 @@ export function toChannelDiffJson(
     generationAfter: extra.generationAfter ?? null,
     channels: changes.map((c) => ({
       name: c.name,
-      url: c.url,
+      url: redactChannelUrl(c.url),
       changed: c.changed,
       releaseJump: c.releaseJump ?? null,
       before: channelJson(c.before),
@@ -193,7 +197,7 @@ export function toChannelSwitchJson(plan: ChannelSwitchView, extra: { switched: 
     schemaVersion: 1,
     kind: "channel-switch",
     name: plan.name,
-    url: plan.url,
+    url: redactChannelUrl(plan.url),
     switched: extra.switched,
     releaseJump: plan.change.releaseJump ?? null,
     before: channelJson(plan.change.before),
