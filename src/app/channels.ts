@@ -594,7 +594,8 @@ export async function channelSystemSource(
       hint: "Run `ternix update` (or nix-channel --update) first.",
     });
   }
-  const configPath = isAbsolute(configuration) ? configuration : join(process.cwd(), configuration);
+  if (!isAbsolute(configuration)) throw new Error(`configuration path must be absolute: ${configuration}`);
+  const configPath = configuration;
   const text = await readUserFile(configPath);
   if (text === undefined) {
     throw new InputError(`${configPath} does not exist.`, {

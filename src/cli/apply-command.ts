@@ -27,7 +27,6 @@ import type { AppEvent } from "../app/effects.js";
 import type { FlakeLocation } from "../app/flake.js";
 import { locateSystemFlake } from "../app/machine/system-build.js";
 import { realSystemEffects } from "../app/machine/system-effects.js";
-import { defaultConfig } from "../config/config.js";
 import { UsageError } from "../errors.js";
 import { renderChannelDiffText } from "../report/channels.js";
 import { flakeOrChannels } from "./channel-mode.js";
@@ -133,7 +132,7 @@ async function channelSystemContext(
   options: ApplyOptions,
 ): Promise<SystemContext & { nixosConfig: string }> {
   const nixosConfig = resolve(rt.cwd, options.nixosConfig ?? DEFAULT_NIXOS_CONFIG);
-  const config = await rt.config(dirname(nixosConfig)).catch(() => defaultConfig());
+  const config = await rt.config(dirname(nixosConfig));
   return {
     flake: undefined,
     config,

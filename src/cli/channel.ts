@@ -11,7 +11,8 @@ import {
   planChannelSwitch,
   updateChannels,
 } from "../app/channels.js";
-import { defaultConfig, type Config } from "../config/config.js";
+import { resolve } from "node:path";
+import type { Config } from "../config/config.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { assessInputs, policyPassed } from "../lock/staleness.js";
 import {
@@ -34,7 +35,8 @@ const print = (value: unknown) => JSON.stringify(value, null, 2);
 
 /** Settings for channel mode: ternix.toml in --flake DIR when given, else /etc/nixos's, else defaults. */
 async function channelConfig(rt: Runtime, dir: string | undefined): Promise<Config> {
-  return rt.config(dir ?? "/etc/nixos").catch(() => defaultConfig());
+  // A missing file is the defaults; a malformed one is an error, as for a flake's.
+  return rt.config(resolve(rt.cwd, dir ?? "/etc/nixos"));
 }
 
 export async function runChannelInputs(
