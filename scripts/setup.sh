@@ -30,6 +30,8 @@ fi
 # binaries are downloaded from outside the npm registry, which CI cannot reach. It is an optional
 # dependency, so without a compiler Ternix still works, reading closures through `nix path-info`.
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# The channel tests pack the fixture nixpkgs as a nixexprs.tar.xz (tar -J).
+command -v xz >/dev/null 2>&1 || need_apt+=(xz-utils)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then

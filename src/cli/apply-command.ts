@@ -9,10 +9,37 @@ import { renderCheckLine } from "../report/system.js";
 import { createStyle } from "../report/style.js";
 import { createProgress } from "./progress.js";
 import type { Runtime } from "./runtime.js";
-import { askYesNo, commandLine, systemContext, type SystemPathOptions } from "./system-context.js";
+import {
+  askYesNo,
+  commandLine,
+  pathsFromOptions,
+  systemContext,
+  type SystemContext,
+  type SystemPathOptions,
+} from "./system-context.js";
+import {
+  channelSystemSource,
+  DEFAULT_NIXOS_CONFIG,
+  updateChannels,
+  type ChannelSystemSource,
+} from "../app/channels.js";
+import type { AppEvent } from "../app/effects.js";
+import type { FlakeLocation } from "../app/flake.js";
+import { locateSystemFlake } from "../app/machine/system-build.js";
+import { realSystemEffects } from "../app/machine/system-effects.js";
+import { UsageError } from "../errors.js";
+import { renderChannelDiffText } from "../report/channels.js";
+import { flakeOrChannels } from "./channel-mode.js";
+import { dirname, resolve } from "node:path";
 
 export interface ApplyOptions extends SystemPathOptions {
   yes?: boolean;
+  /** Build from the channels (`<nixpkgs/nixos>`), not a flake. */
+  channels?: boolean;
+  /** Channel mode: the configuration.nix to build (default /etc/nixos/configuration.nix). */
+  nixosConfig?: string;
+  /** switch: update the channels first (`nixos-rebuild switch --upgrade`). */
+  upgrade?: boolean;
   /** commander's `--no-rollback` sets this to false. */
   rollback?: boolean;
   commit?: boolean;
@@ -31,12 +58,33 @@ export async function runApply(
   rt: Runtime,
   program: Command,
 ): Promise<number> {
-  const ctx = await systemContext(rt, options, true);
-  const flake = ctx.flake as NonNullable<typeof ctx.flake>;
+  const channelMode =
+    (await flakeOrChannels(rt, options.channels, () => locateSystemFlake(options.flake, rt.cwd, rt.git))) ===
+    undefined;
+  if (!channelMode && options.upgrade) {
+    throw new UsageError("--upgrade updates the channels; this system is built from a flake.", {
+      hint: "Move the flake's lock with `ternix update`, then `ternix switch`.",
+    });
+  }
+  const ctx: SystemContext & { nixosConfig?: string } = channelMode
+    ? await channelSystemContext(rt, options)
+    : await systemContext(rt, options, true);
   const host = resolveHostName(hostArg, ctx.system.hostname());
   const nix = await rt.nix(ctx.config);
   const progress = createProgress(rt.output);
   const s = createStyle(rt.output.color);
+  let flake: FlakeLocation | ChannelSystemSource;
+  if (channelMode) {
+    const deps = { nix, effects: { ...rt.effects, onEvent: (e: AppEvent) => progress.onEvent(e) } };
+    if (options.upgrade) {
+      const updated = await updateChannels({ names: [], dryRun: false }, deps);
+      progress.done();
+      rt.output.stdout(renderChannelDiffText(updated.changes, { color: rt.output.color }));
+    }
+    flake = await channelSystemSource(deps, ctx.nixosConfig ?? DEFAULT_NIXOS_CONFIG);
+  } else {
+    flake = ctx.flake as FlakeLocation;
+  }
   let checksShown = false;
   const review = async (preview: ApplyPreview): Promise<boolean> => {
     progress.done();
@@ -73,6 +121,25 @@ export async function runApply(
   const outcome = outcomeText(result, s);
   if (outcome !== "") rt.output.stdout(outcome);
   return exitCodeOf(result);
+}
+
+/**
+ * Channel mode's context: the configuration.nix to build, ternix.toml beside it (as a flake's sits
+ * beside flake.nix), and the system paths.
+ */
+async function channelSystemContext(
+  rt: Runtime,
+  options: ApplyOptions,
+): Promise<SystemContext & { nixosConfig: string }> {
+  const nixosConfig = resolve(rt.cwd, options.nixosConfig ?? DEFAULT_NIXOS_CONFIG);
+  const config = await rt.config(dirname(nixosConfig));
+  return {
+    flake: undefined,
+    config,
+    paths: pathsFromOptions(config, options, rt.cwd),
+    system: realSystemEffects(),
+    nixosConfig,
+  };
 }
 
 function renderPreview(preview: ApplyPreview, color: boolean): string {

@@ -1,4 +1,5 @@
 /** `ternix boot [HOST]`: build and make it the boot default, without activating it now. */
+import { channelsOption } from "./channel-mode.js";
 import { action, type RegisterCommand } from "./command.js";
 import { APPLY_EXIT_CODES, runApply, type ApplyOptions } from "./apply-command.js";
 import { addSystemPathOptions, flakeOption, waitOption } from "./system-context.js";
@@ -11,6 +12,11 @@ export const registerBoot: RegisterCommand = (program, runtime) => {
     )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
+    .addOption(channelsOption())
+    .option(
+      "--nixos-config <path>",
+      "channel mode: the configuration.nix to build (default /etc/nixos/configuration.nix)",
+    )
     .option("-y, --yes", "don't ask first")
     .addOption(waitOption());
   addSystemPathOptions(command, { activation: true })

@@ -1,4 +1,5 @@
 /** `ternix build [HOST]`: build the system and show its diff against the running one. */
+import { channelsOption } from "./channel-mode.js";
 import { action, type RegisterCommand } from "./command.js";
 import { runApply, type ApplyOptions } from "./apply-command.js";
 import { flakeOption } from "./system-context.js";
@@ -11,6 +12,11 @@ export const registerBuild: RegisterCommand = (program, runtime) => {
     )
     .argument("[host]", "a host of nixosConfigurations (default: this machine's host name)")
     .addOption(flakeOption())
+    .addOption(channelsOption())
+    .option(
+      "--nixos-config <path>",
+      "channel mode: the configuration.nix to build (default /etc/nixos/configuration.nix)",
+    )
     .option(
       "--current-system <path>",
       "the running system's link to compare with (default /run/current-system)",

@@ -11,6 +11,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["pin", async () => (await import("./pin.js")).registerPin],
   ["unpin", async () => (await import("./pin.js")).registerUnpin],
   ["lock-diff", async () => (await import("./lock-commands.js")).registerLockDiff],
+  ["channel", async () => (await import("./channel.js")).registerChannel],
   // Know what changes, review it.
   ["diff", async () => (await import("./diff.js")).registerDiff],
   ["plan", async () => (await import("./plan.js")).registerPlan],

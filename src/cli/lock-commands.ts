@@ -8,7 +8,9 @@ import { compareLinkHosts } from "../config/config.js";
 import { ExitCode } from "../errors.js";
 import { renderInputsText, renderLockDiffText, toInputsJson, toLockDiffJson } from "../report/lock.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
+import { channelsOption, flakeOrChannels } from "./channel-mode.js";
 import { lockingFlake, noWaitOption } from "./flake-lock.js";
+import type { Runtime } from "./runtime.js";
 
 const json = () => new Option("--json", "print JSON (schema: docs/json-schema.md)");
 export const flakeOption = () =>
@@ -37,6 +39,7 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
       "days after which a nixpkgs-like input is stale (default 30, config staleness.max-age-days)",
       parseCount("--max-age", 1),
     )
+    .addOption(channelsOption())
     .action(
       action(
         async (options: {
@@ -45,9 +48,16 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
           check?: boolean;
           maxAge?: number;
           upstream?: boolean;
+          channels?: boolean;
         }) => {
           const rt = runtime();
-          const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+          const flake = await flakeOrChannels(rt, options.channels, () =>
+            locateFlake(options.flake, rt.cwd, rt.git),
+          );
+          if (flake === undefined) {
+            const { runChannelInputs } = await import("./channel.js");
+            return runChannelInputs(rt, options);
+          }
           const config = await rt.config(flake.dir);
           if (options.maxAge !== undefined) config.staleness["max-age-days"] = options.maxAge;
           const now = rt.effects.now();
@@ -80,21 +90,35 @@ export const registerInputs: RegisterCommand = (program, runtime) => {
 export const registerUpdate: RegisterCommand = (program, runtime) => {
   program
     .command("update")
-    .description("Update all inputs, or the named ones, and show the semantic lock diff")
-    .argument("[inputs...]", "input names (nested ones as parent/name); none updates all")
+    .description("Update all inputs (or channels), or the named ones, and show the semantic diff")
+    .argument("[inputs...]", "input names (nested ones as parent/name), or channel names; none updates all")
     .addOption(flakeOption())
     .option("--dry-run", "compute the new lock in a temporary copy; leave your files untouched")
     .option("--commit", "commit flake.lock with a message listing each input's old → new revision")
     .addOption(noWaitOption())
     .addOption(json())
+    .addOption(channelsOption())
     .action(
       action(
         async (
           inputs: string[],
-          options: { flake?: string; dryRun?: boolean; commit?: boolean; json?: boolean; wait?: boolean },
+          options: {
+            flake?: string;
+            dryRun?: boolean;
+            commit?: boolean;
+            json?: boolean;
+            wait?: boolean;
+            channels?: boolean;
+          },
         ) => {
-          const rt = runtime();
-          const flake = await locateFlake(options.flake, rt.cwd, rt.git);
+          const rt: Runtime = runtime();
+          const flake = await flakeOrChannels(rt, options.channels, () =>
+            locateFlake(options.flake, rt.cwd, rt.git),
+          );
+          if (flake === undefined) {
+            const { runChannelUpdate } = await import("./channel.js");
+            return runChannelUpdate(rt, inputs, options);
+          }
           const config = await rt.config(flake.dir);
           const nix = await rt.nix(config);
           const dryRun = options.dryRun ?? false;

@@ -13,6 +13,7 @@ import {
   kernelRule,
   nixosReleaseRule,
   nixRule,
+  nixStoreSchemaRule,
   rebootTriggersRule,
   riskContext,
   systemdRule,
@@ -209,6 +210,37 @@ const table: [string, RiskRule, Case[]][] = [
         after: ["lix-2.91.1"],
         titles: ["Nix implementation: nix removed (2.24.10); lix added (2.91.1)"],
       },
+    ],
+  ],
+  [
+    "nix-store-schema",
+    nixStoreSchemaRule,
+    [
+      {
+        before: ["nix-2.3.16"],
+        after: ["nix-2.24.10"],
+        titles: [
+          "Nix store schema change: nix 2.3.16 -> nix 2.24.10 crosses the content-addressed derivation tables (db/ca-schema), created once the ca-derivations feature is enabled (Nix 2.4)",
+        ],
+      },
+      {
+        before: ["nix-1.11.16"],
+        after: ["nix-2.3.16"],
+        titles: ["Nix store schema change: nix 1.11.16 -> nix 2.3.16 crosses database schema 10 (Nix 2.0)"],
+      },
+      // Downgrades cross the same change, the other way.
+      {
+        before: ["nix-2.24.10"],
+        after: ["nix-2.3.16"],
+        titles: [
+          "Nix store schema change: nix 2.24.10 -> nix 2.3.16 crosses the content-addressed derivation tables (db/ca-schema), created once the ca-derivations feature is enabled (Nix 2.4)",
+        ],
+      },
+      // No schema change between 2.4 and today's 2.x, nor between CppNix 2.18+ and Lix.
+      { before: ["nix-2.18.9"], after: ["nix-2.24.10"], titles: [] },
+      { before: ["nix-2.24.10"], after: ["lix-2.91.1"], titles: [] },
+      { before: ["nix-2.24.9"], after: ["nix-2.24.10"], titles: [] },
+      { before: ["curl-8.10"], after: ["curl-8.11"], titles: [] },
     ],
   ],
   [

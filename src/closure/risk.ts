@@ -18,12 +18,15 @@
  * | systemd          | reboot     | systemd's version changed                                               |
  * | glibc            | reboot     | glibc's version changed                                                 |
  * | nix              | caution    | Nix/Lix major or minor version changed, or Nix <-> Lix                  |
+ * | nix-store-schema | caution    | Nix moves across a store database schema change (e.g. 2.3 -> 2.24):     |
+ * |                  |            | irreversible, the older Nix cannot open the store afterwards            |
  * | nixos-release    | caution    | the NixOS release (e.g. 24.05 -> 24.11) changed                         |
  * | heavy-build      | caution    | plan: a kernel, GPU driver, browser, toolchain… or any derivation with  |
  * |                  |            | many inputs is in no binary cache and will be compiled locally          |
  */
+import { storeSchemaChangesBetween, type NixRelease } from "../nix/store-schema.js";
 import { parseStorePath } from "./store-name.js";
-import { splitVersion } from "./version.js";
+import { compareVersions, splitVersion } from "./version.js";
 import type { BuildCost, ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
 
 export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages"> & {
@@ -494,6 +497,56 @@ export const nixRule: RiskRule = ({ byName }) => {
   ];
 };
 
+/** The newest Nix or Lix on one side of the changed packages. */
+function nixReleaseOf(changes: readonly PackageChange[], side: "before" | "after"): NixRelease | undefined {
+  let newest: NixRelease | undefined;
+  for (const p of changes) {
+    const implementation = p.name === "lix" ? "lix" : "nix";
+    for (const version of p[side].versions) {
+      if (version === "") continue;
+      if (newest === undefined || compareVersions(version, newest.version) > 0)
+        newest = { implementation, version };
+    }
+  }
+  return newest;
+}
+
+/**
+ * Nix moves across a change of the store database (see src/nix/store-schema.ts): the new Nix
+ * migrates the database when it first opens it, and rolling the system back does not undo that.
+ */
+export const nixStoreSchemaRule: RiskRule = ({ byName }) => {
+  const changes = ["nix", "lix"]
+    .map((name) => byName.get(name))
+    .filter((p): p is PackageChange => p !== undefined && p.kind !== "rebuilt");
+  const before = nixReleaseOf(changes, "before");
+  const after = nixReleaseOf(changes, "after");
+  if (before === undefined || after === undefined) return [];
+  const crossed = storeSchemaChangesBetween(before, after);
+  if (crossed.length === 0) return [];
+  const up =
+    compareVersions(
+      before.implementation === "lix" ? "2.18" : before.version,
+      after.implementation === "lix" ? "2.18" : after.version,
+    ) < 0;
+  const show = (r: NixRelease) => `${r.implementation} ${r.version}`;
+  return [
+    {
+      id: "nix-store-schema",
+      severity: "caution",
+      title: `Nix store schema change: ${show(before)} -> ${show(after)} crosses ${crossed
+        .map((c) => `${c.change} (Nix ${c.since})`)
+        .join("; ")}`,
+      reason: up
+        ? "The new Nix upgrades the store database when it first opens it; that cannot be undone, and " +
+          `${show(before)} cannot use the store afterwards (going back to the old system or channel is no way back).`
+        : `${show(after)} is older than the Nix that migrated this store's database; it may refuse to open it.`,
+      packages: changes.map((p) => p.name),
+      source: "packages",
+    },
+  ];
+};
+
 /** The NixOS release (e.g. 24.05 -> 24.11) changed. */
 export const nixosReleaseRule: RiskRule = ({ diff }) => {
   const releaseBefore = majorMinor(diff.before.system?.nixosVersion ?? nixosRootVersion(diff.before));
@@ -564,6 +617,7 @@ export const RISK_RULES: readonly RiskRule[] = [
   systemdRule,
   glibcRule,
   nixRule,
+  nixStoreSchemaRule,
   nixosReleaseRule,
   heavyBuildRule,
 ];

@@ -22,6 +22,11 @@ export interface NixCapabilities {
   derivationShow: boolean;
   /** Installables can be read from stdin with `--stdin`. */
   installablesFromStdin: boolean;
+  /**
+   * Profiles of non-root users (the channels profile among them) live in `$XDG_STATE_HOME/nix/profiles`;
+   * before: `/nix/var/nix/profiles/per-user/$USER`. Root's stay under the state directory.
+   */
+  profilesInStateHome: boolean;
 }
 
 type Capability = keyof NixCapabilities;
@@ -73,6 +78,11 @@ export const CAPABILITY_RULES: Readonly<Record<Capability, CapabilityRule>> = {
     nix: [2, 15],
     lix: [2, 90],
     source: "Nix 2.15 release notes: `--stdin` for installables",
+  },
+  profilesInStateHome: {
+    nix: [2, 14],
+    lix: [2, 90],
+    source: "Nix 2.14 release notes: user profiles move to $XDG_STATE_HOME/nix/profiles",
   },
 };
 

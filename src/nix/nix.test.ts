@@ -64,6 +64,7 @@ describe("capabilitiesFor", () => {
     bareDrvIsDerivation: false,
     derivationShow: false,
     installablesFromStdin: false,
+    profilesInStateHome: false,
   };
   // Everything CppNix 2.18 had.
   const like218 = {
@@ -73,6 +74,7 @@ describe("capabilitiesFor", () => {
     bareDrvIsDerivation: true,
     derivationShow: true,
     installablesFromStdin: true,
+    profilesInStateHome: true,
   };
   const all = { ...like218, pathInfoJsonObject: true, flakeUpdateInputs: true };
   const lix = { ...like218, flakeUpdateInputs: true };
@@ -80,6 +82,7 @@ describe("capabilitiesFor", () => {
     ["nix (Nix) 2.8.0", none],
     ["nix (Nix) 2.9.1", { ...none, printOutPaths: true }],
     ["nix (Nix) 2.13.3", { ...none, printOutPaths: true, drvOutputSyntax: true }],
+    ["nix (Nix) 2.14.1", { ...none, printOutPaths: true, drvOutputSyntax: true, profilesInStateHome: true }],
     ["nix (Nix) 2.15.0", like218],
     ["nix (Nix) 2.18.9", like218],
     ["nix (Nix) 2.19.0", all],

@@ -90,6 +90,8 @@ export interface Nix {
   /** Run `nix-store ARGS` (profiles, roots and GC are still nix-store/nix-env territory on every version). */
   nixStore(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
   nixEnv(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Run `nix-instantiate ARGS` (channel-based systems: `<nixpkgs/nixos>` from NIX_PATH). */
+  nixInstantiate(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
 }
 
 /** Run `nix --version` and check it is supported. */
@@ -243,6 +245,7 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     },
     nixStore: (what, args, o) => legacy("nix-store", what, args, o),
     nixEnv: (what, args, o) => legacy("nix-env", what, args, o),
+    nixInstantiate: (what, args, o) => legacy("nix-instantiate", what, args, o),
   };
 }
 

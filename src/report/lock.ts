@@ -92,7 +92,7 @@ function verdictText(verdict: InputVerdict): string {
   return pin + verdict.issues.map(issueText).join("; ");
 }
 
-function styleVerdict(verdict: InputVerdict, s: Style): string {
+export function styleVerdict(verdict: InputVerdict, s: Style): string {
   const pin = verdict.pinned ? s.cyan("pinned") : "";
   if (!verdict.checked) return pin || s.dim("-");
   if (verdict.issues.length === 0) return (pin && `${pin}, `) + s.green("ok");
@@ -113,7 +113,7 @@ function issueColor(kind: IssueKind, s: Style): (text: string) => string {
   }
 }
 
-function policyLine(verdicts: readonly InputVerdict[], now: Date | undefined, s: Style): string {
+export function policyLine(verdicts: readonly InputVerdict[], now: Date | undefined, s: Style): string {
   const when = now === undefined ? "" : ` (checked ${formatDate(now)})`;
   const issues = verdicts.reduce((n, v) => n + v.issues.length, 0);
   if (policyPassed(verdicts)) return `${s.green("Policy passed")}${when}.`;
@@ -546,12 +546,12 @@ function iso(date: Date | undefined): string | null {
 // ---------------------------------------------------------------------------------------------
 // Plain-text table
 
-interface Cell {
+export interface Cell {
   text: string;
   styled: string;
 }
 
-function cell(text: string, style?: (t: string) => string): Cell {
+export function cell(text: string, style?: (t: string) => string): Cell {
   return { text, styled: style ? style(text) : text };
 }
 
@@ -560,7 +560,7 @@ function blank(count: number): Cell[] {
 }
 
 /** Columns padded on the plain text (so colour codes do not skew widths), two spaces apart. */
-function table(rows: readonly Cell[][]): string[] {
+export function table(rows: readonly Cell[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.text.length)));
   return rows.map((row) =>

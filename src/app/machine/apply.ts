@@ -16,6 +16,7 @@ import { requireNixosSystem } from "./activation.js";
 import { acquireApplyLock, type ApplyLock } from "./apply-lock.js";
 import { loadClosures } from "../closure-load.js";
 import type { Effects } from "../effects.js";
+import type { ChannelSystemSource } from "../channels.js";
 import type { FlakeLocation } from "../flake.js";
 import { lockDiff } from "../fleet/lock-diff.js";
 import { localTarget, runActivation, type EngineResult } from "./engine.js";
@@ -31,7 +32,8 @@ export interface ApplyRequest {
   mode: ApplyMode;
   /** Already checked with resolveHostName. */
   host: string;
-  flake: FlakeLocation;
+  /** Where the system comes from: the flake, or (channel-based systems) the channels' NIX_PATH. */
+  flake: FlakeLocation | ChannelSystemSource;
   paths: SystemPaths;
   checks: readonly CheckSpec[];
   /** test/switch: go back when a check fails. */
@@ -146,7 +148,12 @@ export async function applySystem(request: ApplyRequest, deps: ApplyDeps): Promi
   }
 }
 
-function requireGitForCommit(flake: FlakeLocation): void {
+function requireGitForCommit(flake: FlakeLocation | ChannelSystemSource): void {
+  if ("channels" in flake) {
+    throw new InputError("--commit needs a flake; this system is built from channels.", {
+      hint: "Switch without --commit.",
+    });
+  }
   if (flake.gitRoot === undefined) {
     throw new InputError(`--commit needs a git repository, and ${flake.dir} is not in one.`, {
       hint: "Run `git init` and commit your flake, or switch without --commit.",
@@ -214,7 +221,7 @@ async function commitLock(
   git: Git,
   generation: number,
 ): Promise<{ sha: string | undefined }> {
-  const { flake } = request;
+  const flake = request.flake as FlakeLocation;
   const repo = flake.gitRoot as string;
   const pathInRepo = relative(repo, flake.lockPath);
   try {

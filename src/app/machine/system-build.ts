@@ -15,6 +15,8 @@ import type { Effects } from "../effects.js";
 import { locateFlake, type FlakeLocation } from "../flake.js";
 import { evalErrorLine } from "../../nix/messages.js";
 import { flakeAttr } from "../fleet/hosts.js";
+import { instantiateSystemArgs } from "../../nix/channel.js";
+import type { ChannelSystemSource } from "../channels.js";
 
 export const SYSTEM_FLAKE_DIR = "/etc/nixos";
 
@@ -58,12 +60,41 @@ export function resolveHostName(arg: string | undefined, machineHostName: string
  * Where the system comes from: a flake directory (`switch`), or a locked flake reference such as one
  * commit of a git repository (`upgrade`), evaluated without updating or writing its lock.
  */
-export type SystemSource = FlakeLocation | { flakeRef: string; cwd: string; label: string };
+export type SystemSource =
+  FlakeLocation | { flakeRef: string; cwd: string; label: string } | ChannelSystemSource;
 
-const sourceLabel = (source: SystemSource) => ("flakeRef" in source ? source.label : source.dir);
+const sourceLabel = (source: FlakeLocation | { flakeRef: string; cwd: string; label: string }) =>
+  "flakeRef" in source ? source.label : source.dir;
+
+/**
+ * A channel-based system's toplevel derivation: `nix-instantiate '<nixpkgs/nixos>' -A system` with
+ * the channels' NIX_PATH, as nixos-rebuild does without flakes.
+ */
+async function instantiateChannelSystem(nix: Nix, source: ChannelSystemSource): Promise<string> {
+  const args = instantiateSystemArgs(source.channels.nixPath);
+  try {
+    const result = await nix.nixInstantiate(`evaluating ${source.channels.label} failed`, args);
+    const drvPath = result.stdout.trim().split("\n").pop() ?? "";
+    if (!/^\/nix\/store\/[0-9a-z]{32}-[^/]+\.drv$/.test(drvPath))
+      throw new Error(`nix-instantiate printed no derivation (${JSON.stringify(drvPath)})`);
+    return drvPath;
+  } catch (error) {
+    if (error instanceof NixError) {
+      throw new NixError(
+        `evaluating ${source.channels.label} failed: ${evalErrorLine(error.stderrTail)}`,
+        error.argv,
+        error.commandExitCode,
+        error.stderrTail,
+        { hint: "Nothing was changed. Fix the evaluation error (run with --verbose for Nix's output)." },
+      );
+    }
+    throw error;
+  }
+}
 
 /** The toplevel derivation of `host`, without building anything. */
 export async function evalHostToplevel(nix: Nix, source: SystemSource, host: string): Promise<string> {
+  if ("channels" in source) return instantiateChannelSystem(nix, source);
   const args =
     "flakeRef" in source
       ? evalJsonArgs(`${source.flakeRef}#nixosConfigurations`, toplevelLookupExpr(host), {
