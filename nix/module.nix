@@ -40,6 +40,7 @@ let
         # A path literal is copied into the store (public keys only); a string is used as it is.
         else "${cfg.requireSignedBy}";
       metrics-file = cfg.metrics.file;
+      inherit (cfg) prebuilt;
     };
     system = {
       reboot = [ "systemctl" "reboot" ];
@@ -191,6 +192,18 @@ in
         { type = "command"; command = [ "systemctl" "is-active" "nginx" ]; }
       ];
       description = "Health checks after activation, written as `[[checks]]` (docs/config.md); the flake's own `ternix.toml` checks apply too.";
+    };
+
+    prebuilt = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Take the system from the binary caches (`nix.settings.substituters`, checked against
+        `trusted-public-keys`) when the commit carries a `ternix-hosts.json` made from exactly its
+        files (`ternix pr`, `ternix plan --manifest`), instead of evaluating it here: spares small
+        hosts the memory and minutes of a NixOS evaluation. Otherwise, or when the path cannot be
+        substituted, Ternix says why and evaluates and builds as usual.
+      '';
     };
 
     metrics.file = mkOption {

@@ -4,6 +4,8 @@ import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
 import { plan, planExitCodes, type PlanResult } from "../app/fleet/plan.js";
 import { InputError, UsageError } from "../errors.js";
+import { stat } from "node:fs/promises";
+import { renderManifest } from "../app/manifest.js";
 import { whyNotWritable, writeFileAtomic } from "../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
@@ -26,6 +28,9 @@ export interface PlanOptions {
   wait?: boolean;
   build?: boolean;
   heavyBuildInputs?: number;
+  pushTo?: string;
+  signKey?: string;
+  manifest?: string;
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -54,6 +59,18 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
     .option(
       "--no-build",
       "evaluate only: predict each host's package changes from its derivations (a preview: no sizes; docs/plan.md)",
+    )
+    .option(
+      "--push-to <store-uri>",
+      "copy every built after-system (with its closure) to this store, e.g. file:///srv/cache or s3://bucket, in one nix copy",
+    )
+    .option(
+      "--sign-key <file>",
+      "with --push-to: sign the closures first with the secret key in this file (nix-store --generate-binary-cache-key)",
+    )
+    .option(
+      "--manifest <file>",
+      "write the host manifest (each host's after toplevel and the source tree hash; docs/plan.md) to this file",
     )
     .option(
       "--jobs <n>",
@@ -86,6 +103,15 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
           throw new UsageError("--keep-results needs built systems; --no-build builds nothing.", {
             hint: "Drop one of the two options.",
           });
+        if (options.build === false && (options.pushTo !== undefined || options.manifest !== undefined))
+          throw new UsageError(
+            `${options.pushTo !== undefined ? "--push-to" : "--manifest"} needs built systems; --no-build builds nothing.`,
+            { hint: "Drop one of the two options." },
+          );
+        if (options.signKey !== undefined && options.pushTo === undefined)
+          throw new UsageError("--sign-key signs what --push-to copies; there is no --push-to.", {
+            hint: "Add --push-to STORE_URI, or drop --sign-key.",
+          });
         const rt = runtime();
         // A report file that cannot be written fails now, not after every host was built.
         const outputPath = options.output === undefined ? undefined : resolve(rt.cwd, options.output);
@@ -95,6 +121,15 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
             hint: "Pass --output a file in an existing, writable directory (or leave it out for stdout).",
           });
         }
+        const manifestPath = options.manifest === undefined ? undefined : resolve(rt.cwd, options.manifest);
+        const manifestProblem = manifestPath === undefined ? undefined : await whyNotWritable(manifestPath);
+        if (manifestProblem !== undefined) {
+          throw new UsageError(`cannot write the manifest: ${manifestProblem}.`, {
+            hint: "Pass --manifest a file in an existing, writable directory.",
+          });
+        }
+        const signKey = options.signKey === undefined ? undefined : resolve(rt.cwd, options.signKey);
+        if (signKey !== undefined) await requireKeyFile(signKey);
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const config = await rt.config(flake.dir);
         const nix = await rt.nix(config);
@@ -107,6 +142,10 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
               ? renderPlanMarkdown(result, { budget: options.budget ?? config.plan["body-limit"] })
               : renderPlanText(result, { color: !toFile && rt.output.color });
         const deliver = async (result: PlanResult) => {
+          if (manifestPath !== undefined && result.manifest !== undefined) {
+            await writeFileAtomic(manifestPath, renderManifest(result.manifest));
+            rt.output.info(`Host manifest written to ${options.manifest}.`);
+          }
           if (outputPath === undefined) return;
           try {
             await writeFileAtomic(outputPath, render(result, true));
@@ -140,11 +179,20 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
               jobs: options.jobs,
               noBuild: options.build === false,
               heavyBuildInputs: options.heavyBuildInputs,
+              pushTo: options.pushTo,
+              signKey,
+              manifest: manifestPath !== undefined,
             },
             { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
           ).finally(() => progress.done()),
         );
         if (outputPath === undefined) rt.output.stdout(render(result, false));
+        if (manifestPath !== undefined && result.manifest === undefined)
+          rt.output.info("flake.lock did not change: nothing was built, no manifest written.");
+        if (result.cache !== undefined)
+          rt.output.info(
+            `Copied ${result.cache.hosts.length} system${result.cache.hosts.length === 1 ? "" : "s"} to ${result.cache.storeUri}${result.cache.signed ? " (signed)" : " (unsigned: hosts that require signatures will not use them)"}.`,
+          );
         if (result.lockState === "updated")
           rt.output.info(
             "flake.lock was updated in the working tree (use --restore-lock to keep the old one).",
@@ -153,3 +201,13 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
       }),
     );
 };
+
+/** The signing key must be a readable regular file; only its path is ever shown. */
+async function requireKeyFile(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined || !info.isFile()) {
+    throw new UsageError(`--sign-key: ${path} is not a readable file.`, {
+      hint: "Give the secret key file made by `nix-store --generate-binary-cache-key NAME SECRET PUBLIC`.",
+    });
+  }
+}

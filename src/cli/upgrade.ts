@@ -35,6 +35,7 @@ interface UpgradeOptions extends SystemPathOptions {
   retry?: boolean;
   json?: boolean;
   status?: boolean;
+  prebuilt?: boolean;
 }
 
 const EXIT_CODES = `
@@ -75,6 +76,10 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
     )
     .option("--dry-run", "fetch, check trust, build and show the diff; activate nothing, record nothing")
     .option("--retry", "try the newest commit even if it is quarantined")
+    .option(
+      "--prebuilt",
+      "substitute the system named by the commit's ternix-hosts.json when it matches the commit's files, instead of evaluating ([upgrade] prebuilt; docs/upgrade.md)",
+    )
     .option("--json", "print JSON (schema: docs/json-schema.md, upgrade v1 / upgrade-status v1)")
     .option("--status", "print what the last runs recorded (read-only)")
     .addOption(waitOption());
@@ -122,6 +127,7 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
             metricsFile: u["metrics-file"],
             dryRun: options.dryRun ?? false,
             retry: options.retry ?? false,
+            prebuilt: options.prebuilt ?? u.prebuilt,
             wait: options.wait ?? false,
             paths,
             hostChecks: checkSpecsFromConfig(config.checks),
@@ -167,6 +173,7 @@ function toUpgradeJson(report: UpgradeReport) {
     risks: report.diff?.risks.map((r) => ({ severity: r.severity, title: r.title })) ?? [],
     checks: report.checks ?? null,
     reboot: report.reboot ?? null,
+    prebuilt: report.prebuilt ?? null,
   };
 }
 

@@ -115,6 +115,8 @@ export const Config = z.strictObject({
         .optional(),
       "require-signed": z.string().min(1).optional(),
       "metrics-file": z.string().min(1).optional(),
+      /** `ternix upgrade --prebuilt`: substitute the manifest's system when it matches the commit. */
+      prebuilt: z.boolean().default(false),
     })
     .prefault({}),
   gc: z

@@ -150,6 +150,41 @@ export function derivationShowArgs(
   ];
 }
 
+/**
+ * `nix store sign --key-file FILE --recursive PATHS`: sign the closures in the local store, so any
+ * store they are copied to carries the signatures. The key is read from the file by Nix: only its
+ * path is an argument, never the key.
+ */
+export function storeSignArgs(keyFile: string, paths: readonly string[]): string[] {
+  return [
+    "store",
+    "sign",
+    "--key-file",
+    requireAbsolute("signing key file", keyFile),
+    "--recursive",
+    ...paths,
+  ];
+}
+
+/** `nix copy --to URI PATHS`: copy the closures to another store (a binary cache), in one call. */
+export function copyToArgs(storeUri: string, paths: readonly string[]): string[] {
+  return ["copy", "--to", storeUri, ...paths.map((p) => requireAbsolute("store path", p))];
+}
+
+/**
+ * `nix-store --realise PATH --add-root ROOT --indirect`: make a store path valid, substituting it
+ * (and its closure) from the configured substituters, whose signatures Nix checks; rooted at ROOT.
+ */
+export function realiseArgs(storePath: string, root: string): string[] {
+  return [
+    "--realise",
+    requireAbsolute("store path", storePath),
+    "--add-root",
+    requireAbsolute("GC root", root),
+    "--indirect",
+  ];
+}
+
 /** Nix's own closure diff, used by benchmarks and cross-checks. */
 export function diffClosuresArgs(before: string, after: string): string[] {
   return ["store", "diff-closures", before, after];

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { evalErrorLine, parseBuildFailures } from "./messages.js";
+import { evalErrorLine, parseBuildFailures, substitutionFailure } from "./messages.js";
 
 const testdata = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
 
@@ -56,5 +56,24 @@ describe("parseBuildFailures", () => {
         log: ["hi"],
       },
     ]);
+  });
+});
+
+describe("substitutionFailure", () => {
+  it.each(["2.8", "2.24"])("%s: a substitute refused for its signature names the cache", (version) => {
+    expect(substitutionFailure(testdata(`realise-untrusted-${version}.stderr`))).toBe(
+      "the substitute in file:///tmp/rec/cache is not signed by any key in trusted-public-keys",
+    );
+  });
+
+  it.each(["2.8", "2.24"])("%s: a path no cache has", (version) => {
+    expect(substitutionFailure(testdata(`realise-missing-${version}.stderr`))).toBe(
+      "no binary cache this host uses has it",
+    );
+  });
+
+  it("anything else: the first error line", () => {
+    expect(substitutionFailure("error: cannot open connection\nerror: x\n")).toBe("cannot open connection");
+    expect(substitutionFailure("")).toBe("nix-store --realise failed");
   });
 });

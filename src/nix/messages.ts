@@ -66,3 +66,23 @@ export function parseBuildFailures(stderr: string): BuildFailure[] {
   }
   return failures;
 }
+
+/**
+ * Why `nix-store --realise PATH` could not substitute a path, in one line. Recorded forms
+ * (testdata/realise-*): a substitute refused for its signature is a warning before the generic
+ * `error: build of 'PATH' failed` (Nix 2.8: "the substitute for 'P' from 'URI' is not signed by any
+ * of the keys in 'trusted-public-keys'"; 2.24: "ignoring substitute for 'P' from 'URI', as it's not
+ * signed by …"); a path no cache has is `don't know how to build these paths:`.
+ */
+export function substitutionFailure(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim());
+  const unsigned = lines.find((l) => /not signed by any of the keys/.test(l));
+  if (unsigned !== undefined) {
+    const cache = /from '([^']*)'/.exec(unsigned)?.[1];
+    return `the substitute${cache === undefined ? "" : ` in ${cache}`} is not signed by any key in trusted-public-keys`;
+  }
+  if (lines.some((l) => /^don't know how to build these paths/.test(l)))
+    return "no binary cache this host uses has it";
+  const error = lines.find((l) => l.startsWith("error:"));
+  return error === undefined ? "nix-store --realise failed" : error.replace(/^error:\s*/, "");
+}

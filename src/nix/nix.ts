@@ -8,6 +8,7 @@ import { CommandNotFoundError, type Run, type RunOptions, type RunResult } from 
 import {
   buildArgs,
   buildDryRunArgs,
+  copyToArgs,
   derivationShowArgs,
   diffClosuresArgs,
   drvInstallable,
@@ -16,6 +17,8 @@ import {
   flakeUpdateArgs,
   globalArgs,
   pathInfoArgs,
+  realiseArgs,
+  storeSignArgs,
   type BuildOptions,
   type NixGlobalOptions,
 } from "./args.js";
@@ -87,6 +90,15 @@ export interface Nix {
   derivations(drvPaths: readonly string[]): Promise<Map<string, Derivation>>;
   /** Every derivation in the closures of `drvPaths` (.drv files), in one call. */
   derivationClosure(drvPaths: readonly string[]): Promise<Map<string, Derivation>>;
+  /** Sign the closures of `paths` in the local store with the secret key in `keyFile`. */
+  sign(keyFile: string, paths: readonly string[]): Promise<void>;
+  /** Copy the closures of `paths` to the store at `storeUri`, in one call. */
+  copyTo(storeUri: string, paths: readonly string[]): Promise<void>;
+  /**
+   * Make `storePath` valid (substituting it from the configured caches), rooted at `root`;
+   * the result whatever the exit code (a path no cache has, or signs with a trusted key, fails).
+   */
+  realise(storePath: string, root: string): Promise<RunResult>;
   /** Run `nix-store ARGS` (profiles, roots and GC are still nix-store/nix-env territory on every version). */
   nixStore(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
   nixEnv(what: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
@@ -243,6 +255,24 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
       );
       return parseDerivationShow(result.stdout);
     },
+    async sign(keyFile, paths) {
+      if (paths.length === 0) return;
+      await check("signing the store paths failed", storeSignArgs(keyFile, paths), {
+        hint: "Check that --sign-key names a secret key made by `nix-store --generate-binary-cache-key` and that you may sign paths in this store (a trusted user of the Nix daemon).",
+      });
+    },
+    async copyTo(storeUri, paths) {
+      if (paths.length === 0) return;
+      await check(`copying the systems to ${storeUri} failed`, copyToArgs(storeUri, paths), {
+        hint: "Check the store URI (e.g. file:///srv/cache, s3://bucket, ssh://host) and that you may write there; run with --verbose for Nix's output.",
+      });
+    },
+    realise: (storePath, root) =>
+      options.run(
+        siblingBin("nix-store"),
+        [...legacyGlobal, ...realiseArgs(storePath, root)],
+        withDefaults(),
+      ),
     nixStore: (what, args, o) => legacy("nix-store", what, args, o),
     nixEnv: (what, args, o) => legacy("nix-env", what, args, o),
     nixInstantiate: (what, args, o) => legacy("nix-instantiate", what, args, o),

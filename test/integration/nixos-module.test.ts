@@ -49,6 +49,7 @@ const FULL = {
     { type: "tcp", port: 22 },
   ],
   metrics: { file: "/var/lib/prometheus-node-exporter-text-files/ternix.prom" },
+  prebuilt: true,
   environment: { GIT_CONFIG_GLOBAL: "/etc/ternix/gitconfig" },
   environmentFile: "/run/secrets/ternix-upgrade.env",
   // A space and a quote: git runs GIT_SSH_COMMAND through a shell.
@@ -353,6 +354,7 @@ describe.skipIf(!present)(title, () => {
         "reboot-window": "22:00-04:00",
         "require-signed": "/etc/ternix/allowed_signers",
         "metrics-file": "/var/lib/prometheus-node-exporter-text-files/ternix.prom",
+        prebuilt: true,
       },
       system: { ...defaults.system, reboot: ["systemctl", "reboot"], "state-dir": "/var/lib/ternix" },
       checks: [

@@ -1,6 +1,7 @@
 /** The plan's data model: what `ternix plan` returns and every renderer reads. No effects. */
 import type { BuildCost, ClosureDiff, PackageChange } from "../../closure/model.js";
 import { ExitCode } from "../../errors.js";
+import type { HostManifest } from "../manifest.js";
 import type { LockDiff } from "../../lock/diff.js";
 import type { HostBuild } from "./hosts.js";
 
@@ -56,4 +57,15 @@ export interface PlanResult {
   /** Where the updated lock ended up. */
   lockState: "updated" | "restored" | "untouched";
   timings: Record<string, number>;
+  /** `--push-to`: what was copied to the binary cache. */
+  cache?: PlanCachePush | undefined;
+  /** `--manifest` (and `pr`): each host's after toplevel and the source tree it came from. */
+  manifest?: HostManifest | undefined;
+}
+
+export interface PlanCachePush {
+  storeUri: string;
+  /** Hosts whose after-system was copied (with its closure). */
+  hosts: string[];
+  signed: boolean;
 }

@@ -28,6 +28,7 @@ import {
   selectHosts,
   type HostBuild,
 } from "./hosts.js";
+import { pushSystems, planManifest, requireManifestSource } from "./plan-cache.js";
 import { DEFAULT_HEAVY_BUILD_INPUTS, estimateBuildCosts } from "./plan-cost.js";
 import { previewHosts } from "./plan-preview.js";
 import { checkInputNames } from "./update.js";
@@ -55,6 +56,12 @@ export interface PlanRequest {
   heavyBuildInputs?: number | undefined;
   /** Evaluate only: diff derivation closures instead of building (plan-preview.ts). */
   noBuild?: boolean | undefined;
+  /** Copy every built after-system to this store (a binary cache), in one `nix copy` (plan-cache.ts). */
+  pushTo?: string | undefined;
+  /** Sign the pushed closures with the secret key in this file (absolute path; never read by Ternix). */
+  signKey?: string | undefined;
+  /** Return the host manifest of the after-systems (`result.manifest`; manifest.ts). */
+  manifest?: boolean | undefined;
 }
 
 export interface PlanDeps {
@@ -88,6 +95,7 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
   const exclude = request.exclude ?? config.hosts.exclude;
   // A bad pattern is a usage error before anything runs.
   if (exclude) parseExcludePattern(exclude);
+  if (request.manifest) requireManifestSource(flake);
 
   // Whatever happens, the user's lock ends as the plan says, or as it was.
   const restoreOriginal = () => ensureFileContent(flake.lockPath, originalText);
@@ -243,6 +251,21 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
         events({ type: "host", host: h.host, state: h.status });
 
     if (request.keepResults !== undefined) await keepResults(nix, request.keepResults, hosts);
+    const cache =
+      request.pushTo === undefined
+        ? undefined
+        : await timed("push", () =>
+            pushSystems(nix, hosts, {
+              storeUri: request.pushTo ?? "",
+              signKey: request.signKey,
+              onEvent: events,
+            }),
+          );
+    const manifest = request.manifest
+      ? await timed("manifest", () =>
+          planManifest({ git: deps.git, env: effects.env }, flake, afterText, hosts),
+        )
+      : undefined;
 
     const lockState: PlanResult["lockState"] = request.skipUpdate
       ? "untouched"
@@ -260,6 +283,8 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
       hosts: orderHosts(hosts),
       skippedHosts: skipped,
       lockState,
+      ...(cache === undefined ? {} : { cache }),
+      ...(manifest === undefined ? {} : { manifest }),
     };
     await deps.deliver?.(result);
     if (lockState !== "updated") await restoreOriginal();

@@ -31,6 +31,7 @@ import { checkSpecsFromConfig } from "./checks.js";
 import { localTarget, runActivation, type EngineOperation } from "./engine.js";
 import { bootFilesOf, readProfile, storePathOfLink } from "./profile.js";
 import { loadState, updateState } from "./state-file.js";
+import { realisePrebuilt } from "./prebuilt.js";
 import { buildHostSystem } from "./system-build.js";
 import type { SystemEffects } from "./system-effects.js";
 import { lockFilePath, requireSystemAccess, type SystemPaths } from "./system-paths.js";
@@ -54,6 +55,11 @@ export interface UpgradeRequest {
   dryRun: boolean;
   /** Try a quarantined commit again. */
   retry: boolean;
+  /**
+   * Take the system from the binary caches when the commit's host manifest matches its files
+   * (prebuilt.ts); otherwise evaluate and build as usual.
+   */
+  prebuilt?: boolean | undefined;
   wait: boolean;
   paths: SystemPaths;
   /** The host config's `[[checks]]`; the flake's ternix.toml at the commit adds its own. */
@@ -81,6 +87,8 @@ export interface UpgradeReport {
   generation?: number | undefined;
   diff?: ClosureDiff | undefined;
   checks?: CheckReport | undefined;
+  /** With `--prebuilt`: whether the manifest's system was substituted, and if not, why. */
+  prebuilt?: { used: boolean; reason?: string | undefined } | undefined;
   /** After a successful run: whether a reboot is needed and what was done about it. */
   reboot?:
     { needed: boolean; reason?: string | undefined; action: "none" | "rebooting" | "pending" } | undefined;
@@ -165,7 +173,25 @@ async function upgradeTo(
   // Build exactly that commit, never touching its lock.
   const clone = clonePath(request.paths);
   const checks = [...request.hostChecks, ...(await flakeChecks(clone, commit, request, deps.git))];
-  const built = await buildHostSystem(
+  let prebuilt: UpgradeReport["prebuilt"];
+  let built: { storePath: string; release: () => Promise<void> } | undefined;
+  if (request.prebuilt) {
+    const outcome = await realisePrebuilt(
+      { clone, commit, flakeDir: request.flakeDir, host },
+      { nix: deps.nix, git: deps.git, effects: deps.effects },
+    );
+    if (outcome.ok) {
+      built = outcome;
+      prebuilt = { used: true };
+      log(
+        `prebuilt: substituted ${outcome.storePath} (the manifest matches ${short(commit)}); nothing evaluated`,
+      );
+    } else {
+      prebuilt = { used: false, reason: outcome.reason };
+      log(`prebuilt: not used: ${outcome.reason}; evaluating and building instead`);
+    }
+  }
+  built ??= await buildHostSystem(
     deps.nix,
     {
       flakeRef: gitRevisionFlakeRef(clone, request.branch, commit, request.flakeDir),
@@ -175,9 +201,10 @@ async function upgradeTo(
     host,
     deps.effects,
   );
+  const withPrebuilt = prebuilt === undefined ? {} : { prebuilt };
   try {
     await requireNixosSystem(built.storePath);
-    log(`built ${host} at ${short(commit)}: ${built.storePath}`);
+    log(`${prebuilt?.used ? "substituted" : "built"} ${host} at ${short(commit)}: ${built.storePath}`);
     const running = await storePathOfLink(request.paths.currentSystem);
     const profile = await readProfile(request.paths.profile);
     const bootDefault = profile.generations.find((g) => g.number === profile.current);
@@ -202,6 +229,7 @@ async function upgradeTo(
       }
       return {
         ...base,
+        ...withPrebuilt,
         result: "up_to_date",
         message,
         storePath: built.storePath,
@@ -218,7 +246,7 @@ async function upgradeTo(
     if (dryRun) {
       const message = `would ${request.operation} ${host} to ${short(commit)} (${built.storePath})`;
       log(message);
-      return { ...base, result: "upgraded", message, storePath: built.storePath, diff };
+      return { ...base, ...withPrebuilt, result: "upgraded", message, storePath: built.storePath, diff };
     }
 
     log(`activating ${short(commit)} (${request.operation})`);
@@ -252,6 +280,7 @@ async function upgradeTo(
       await finish(request, deps, { result: "checks_failed", commit, message, quarantine: reason });
       return {
         ...base,
+        ...withPrebuilt,
         result: "checks_failed",
         message,
         storePath: built.storePath,
@@ -280,6 +309,7 @@ async function upgradeTo(
     await runReboot(reboot, request, deps, log);
     return {
       ...base,
+      ...withPrebuilt,
       result: "upgraded",
       message,
       storePath: built.storePath,
