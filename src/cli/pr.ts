@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { locateFlake } from "../app/flake.js";
 import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/fleet/pr.js";
 import { plan } from "../app/fleet/plan.js";
-import { ExitCode } from "../errors.js";
+import { ExitCode, UsageError } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
 import { lockingFlake, noWaitOption } from "./flake-lock.js";
 import { createProgress } from "./progress.js";
@@ -28,6 +28,9 @@ export interface PrOptions {
   exclude?: string;
   jobs?: number;
   wait?: boolean;
+  manifest?: boolean;
+  pushTo?: string;
+  signKey?: string;
 }
 
 export const registerPr: RegisterCommand = (program, runtime) => {
@@ -88,6 +91,12 @@ export const registerPr: RegisterCommand = (program, runtime) => {
     .option("--jobs <n>", "concurrent evaluations per side (default: number of cores)", (v) =>
       positive(v, "--jobs"),
     )
+    .option(
+      "--manifest",
+      "commit the host manifest ternix-hosts.json (each host's after toplevel, the tree hash) with the lock, for `ternix upgrade --prebuilt`",
+    )
+    .option("--push-to <store-uri>", "copy every built after-system to this binary cache (as plan --push-to)")
+    .option("--sign-key <file>", "with --push-to: sign with the secret key in this file")
     .addHelpText(
       "after",
       `
@@ -106,6 +115,17 @@ Exit codes:
     )
     .action(
       action(async (options: PrOptions) => {
+        if (options.report !== undefined && (options.manifest || options.pushTo !== undefined))
+          throw new UsageError(
+            `${options.manifest ? "--manifest" : "--push-to"} needs the systems pr builds itself; --report reuses a plan.`,
+            {
+              hint: "Drop --report (let `ternix pr` run the plan), or push and record with `ternix plan --push-to … --manifest …`.",
+            },
+          );
+        if (options.signKey !== undefined && options.pushTo === undefined)
+          throw new UsageError("--sign-key signs what --push-to copies; there is no --push-to.", {
+            hint: "Add --push-to STORE_URI, or drop --sign-key.",
+          });
         const rt = runtime();
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const config = await rt.config(flake.dir);
@@ -124,6 +144,9 @@ Exit codes:
                       hosts: options.hosts,
                       exclude: options.exclude,
                       jobs: options.jobs,
+                      manifest: options.manifest,
+                      pushTo: options.pushTo,
+                      signKey: options.signKey === undefined ? undefined : resolve(rt.cwd, options.signKey),
                     }
                   : { kind: "report", file: resolve(rt.cwd, options.report) },
               forge: {

@@ -47,6 +47,7 @@ allow-reboot = true
 reboot-window = "22:00-04:00"
 require-signed = "/etc/ternix/allowed_signers"
 metrics-file = "/var/lib/node-exporter/ternix.prom"
+prebuilt = true
 [system]
 reboot = ["/run/current-system/sw/bin/systemctl", "reboot"]
 `,
@@ -62,7 +63,9 @@ reboot = ["/run/current-system/sw/bin/systemctl", "reboot"]
       "reboot-window": "22:00-04:00",
       "require-signed": "/etc/ternix/allowed_signers",
       "metrics-file": "/var/lib/node-exporter/ternix.prom",
+      prebuilt: true,
     });
+    expect(defaultConfig().upgrade.prebuilt).toBe(false);
     expect(config.system.reboot).toEqual(["/run/current-system/sw/bin/systemctl", "reboot"]);
     expect(defaultConfig().system.reboot).toEqual(["systemctl", "reboot"]);
   });

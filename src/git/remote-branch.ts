@@ -148,6 +148,8 @@ export interface FileCommitRequest {
   path: string;
   content: string;
   message: string;
+  /** Further files changed in the same commit (e.g. the host manifest), repository-relative. */
+  also?: readonly { path: string; content: string }[] | undefined;
 }
 
 export interface FileCommit {
@@ -167,21 +169,23 @@ export async function commitFileOnto(ctx: RepoContext, request: FileCommitReques
   const indexCtx: RepoContext = { ...ctx, env: { ...ctx.env, GIT_INDEX_FILE: join(dir, "index") } };
   try {
     await gitOk(indexCtx, "reading the base tree failed", ["read-tree", request.parent]);
-    const mode = await fileMode(ctx, request.parent, request.path);
-    const blob = await gitOk(
-      ctx,
-      "storing flake.lock failed",
-      ["hash-object", "-w", "--stdin", `--path=${request.path}`],
-      {
-        input: request.content,
-      },
-    );
-    await gitOk(indexCtx, "staging flake.lock in the temporary index failed", [
-      "update-index",
-      "--add",
-      "--cacheinfo",
-      `${mode},${blob.stdout.trim()},${request.path}`,
-    ]);
+    for (const file of [{ path: request.path, content: request.content }, ...(request.also ?? [])]) {
+      const mode = await fileMode(ctx, request.parent, file.path);
+      const blob = await gitOk(
+        ctx,
+        `storing ${file.path} failed`,
+        ["hash-object", "-w", "--stdin", `--path=${file.path}`],
+        {
+          input: file.content,
+        },
+      );
+      await gitOk(indexCtx, `staging ${file.path} in the temporary index failed`, [
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        `${mode},${blob.stdout.trim()},${file.path}`,
+      ]);
+    }
     const tree = (await gitOk(indexCtx, "writing the tree failed", ["write-tree"])).stdout.trim();
     const parentTree = await revParse(ctx, `${request.parent}^{tree}`);
     if (tree === parentTree) return { commit: undefined, tree };
@@ -218,8 +222,9 @@ export async function foreignCommits(
   ctx: RepoContext,
   base: string,
   tip: string,
-  path: string,
+  path: string | readonly string[],
 ): Promise<string[]> {
+  const own = new Set(typeof path === "string" ? [path] : path);
   const result = await gitOk(ctx, "listing the update branch's commits failed", [
     "log",
     "--no-merges",
@@ -231,7 +236,7 @@ export async function foreignCommits(
   const foreign: string[] = [];
   for (const chunk of result.stdout.split("\0").slice(1)) {
     const [sha = "", ...files] = chunk.split("\n").filter((l) => l.length > 0);
-    if (files.length === 0 || files.some((f) => f !== path)) foreign.push(sha);
+    if (files.length === 0 || files.some((f) => !own.has(f))) foreign.push(sha);
   }
   return foreign;
 }

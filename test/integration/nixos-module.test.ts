@@ -416,6 +416,7 @@ describe.skipIf(!present)(title, () => {
       host: "db-7",
       operation: "switch",
       "allow-reboot": false,
+      prebuilt: false,
     });
     expect(configOf("minimal").checks).toEqual([]);
     expect(c.allowedSigners).toBeNull();

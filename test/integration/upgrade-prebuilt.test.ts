@@ -10,6 +10,7 @@
 import { access, mkdir, readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OWNER, REPO, startFakeGitHub, type FakeForge } from "../../src/app/fleet/pr.test-support.js";
 import { parseManifest } from "../../src/app/manifest.js";
 import { run } from "../../src/proc/run.js";
 import { ensureBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
@@ -20,6 +21,7 @@ let m: Machine;
 let remote: string;
 let configFile: string;
 let cache: string;
+let forge: FakeForge | undefined;
 const keys = { signing: "", trusted: "", otherTrusted: "" };
 const env = () => ({ ...m.env, TZ: "UTC", NO_COLOR: "1" });
 
@@ -69,6 +71,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 afterAll(async () => {
+  await forge?.close();
   await m?.world.cleanup();
 });
 
@@ -193,5 +196,56 @@ describe("plan --push-to --sign-key --manifest, then upgrade --prebuilt", () => 
     const report = JSON.parse(r.stdout) as { result: string; prebuilt: { used: boolean } };
     expect(report).toMatchObject({ result: "up_to_date", prebuilt: { used: false } });
     await access(m.paths.currentSystem);
+  }, 600_000);
+
+  it("pr --manifest --push-to commits ternix-hosts.json with the lock; after a merge commit the host substitutes it", async () => {
+    forge = await startFakeGitHub();
+    await git(m.world, m.world.fleetDir, ["remote", "add", "origin", remote]);
+    await advanceNixpkgs(m.world, "24.11-c");
+    const prEnv = {
+      ...env(),
+      CI: "",
+      GITHUB_ACTIONS: "",
+      GITHUB_TOKEN: "",
+      TERNIX_FORGE_TOKEN: "ghs_prebuiltTOKEN0123456789",
+    };
+    const r = await runCli(
+      [
+        "pr",
+        ...["--forge", "github", "--api-url", forge.apiUrl, "--repository", `${OWNER}/${REPO}`],
+        ...["--manifest", "--push-to", `file://${cache}`, "--sign-key", keys.signing],
+      ],
+      { cwd: m.world.fleetDir, env: prEnv },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain("ternix-hosts.json: 2 host(s), committed with the lock.");
+    const inRemote = (args: string[]) => git(m.world, m.world.dir, [`--git-dir=${remote}`, ...args]);
+    expect(await inRemote(["diff", "--name-only", "main..ternix/flake-update"])).toBe(
+      "flake.lock\nternix-hosts.json\n",
+    );
+    const manifest = parseManifest(
+      await inRemote(["show", "ternix/flake-update:ternix-hosts.json"]),
+      "ternix-hosts.json",
+    );
+    const next = manifest.hosts["alpha"]?.toplevel ?? "";
+    expect(next).not.toBe(alphaToplevel);
+
+    // Merged with a merge commit: another commit, the same files.
+    await git(m.world, m.world.fleetDir, ["fetch", "--quiet", "origin"]);
+    await git(m.world, m.world.fleetDir, [
+      "merge",
+      "--quiet",
+      "--no-ff",
+      "-m",
+      "Merge the update",
+      "origin/ternix/flake-update",
+    ]);
+    await git(m.world, m.world.fleetDir, ["push", "--quiet", remote, "HEAD:refs/heads/main"]);
+    const root = join(m.world.dir, "host-store-1");
+    const u = await upgradeOnHost(root, keys.trusted, ["--json"]);
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.stderr).toContain(`upgrade: prebuilt: substituted ${next}`);
+    expect(u.stderr).not.toContain("Evaluating alpha");
+    expect(await readlink(m.paths.currentSystem)).toBe(next);
   }, 600_000);
 });

@@ -50,6 +50,9 @@ import { readLockText, type FlakeLocation } from "../flake.js";
 import { planExitCodes, type PlanOutcome, type PlanResult } from "./plan-model.js";
 import type { PlanRequest } from "./plan.js";
 import { parsePlanJson } from "./plan-report.js";
+import { manifestPathInRepo } from "./plan-cache.js";
+import { renderManifest } from "../manifest.js";
+import { sourceTreeId } from "../../git/source-tree.js";
 
 export const DEFAULT_UPDATE_BRANCH = "ternix/flake-update";
 
@@ -64,6 +67,11 @@ export type PrPlanSource =
       hosts?: readonly string[] | undefined;
       exclude?: string | undefined;
       jobs?: number | undefined;
+      /** Commit the host manifest (`ternix-hosts.json` next to flake.nix) with the lock. */
+      manifest?: boolean | undefined;
+      /** Copy the built after-systems to this binary cache (plan's --push-to). */
+      pushTo?: string | undefined;
+      signKey?: string | undefined;
     }
   | { kind: "report"; file: string };
 
@@ -131,6 +139,7 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
   // Everything cheap that can fail comes first: a missing token or remote must not cost a plan.
   const setup = await preflight(request, deps);
   const { ctx, target, base, branch, remote, lockPath, remoteBranch } = setup;
+  const manifestPath = manifestPathInRepo(request.flake);
   const dryRun = request.dryRun ?? false;
 
   // The base comes first: the plan compares the update with the base's lock, which is what the
@@ -187,21 +196,33 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
 
     const title = prTitle(commitDiff);
     const message = lockCommitMessage(commitDiff);
+    const manifest = result.manifest;
     const built = await commitFileOnto(ctx, {
       parent: baseCommit,
       path: lockPath,
       content: afterText,
       message,
+      also: manifest === undefined ? [] : [{ path: manifestPath, content: renderManifest(manifest) }],
     });
     if (built.commit === undefined) {
       info(`${base} on ${remote} already has this flake.lock: nothing to push.`);
       return { ...done, exitCode: ExitCode.lockUnchanged, action: "base-up-to-date" };
     }
     const sha = built.commit;
+    if (manifest !== undefined) {
+      // The manifest names the tree the plan evaluated (the checkout); hosts use it only when the
+      // branch holds exactly that tree.
+      const tree = await sourceTreeId(ctx, { commit: sha }, { without: manifestPath });
+      if (tree !== manifest.source.tree) {
+        warn(
+          `the checkout differs from ${base} beyond flake.lock, so ${manifestPath} on the branch is stale: hosts with --prebuilt will evaluate instead. Run \`ternix pr\` in a clean checkout of ${base}.`,
+        );
+      } else info(`${manifestPath}: ${Object.keys(manifest.hosts).length} host(s), committed with the lock.`);
+    }
 
     let pushed = false;
     if (branchCommit !== undefined) {
-      const foreign = await foreignCommits(ctx, baseCommit, branchCommit, lockPath);
+      const foreign = await foreignCommits(ctx, baseCommit, branchCommit, [lockPath, manifestPath]);
       if (foreign.length > 0) {
         throw new InputError(
           `${branch} on ${remote} has ${foreign.length} commit${foreign.length === 1 ? "" : "s"} that change more than ${lockPath} (${foreign.map((c) => c.slice(0, 12)).join(", ")}); Ternix rebuilds the branch every run and would drop them.`,
@@ -450,6 +471,9 @@ async function obtainPlan(request: PrRequest, deps: PrDeps, baseLockText: string
       exclude: source.exclude,
       restoreLock: false,
       jobs: source.jobs,
+      manifest: source.manifest,
+      pushTo: source.pushTo,
+      signKey: source.signKey,
     });
     if (plan.lockState !== "updated") return { plan, afterText: originalText, reportJson: asJson(plan) };
     const afterText = await readLockText(flake);
