@@ -379,6 +379,8 @@ export function toPlanJson(result: PlanResult) {
       })),
     })),
     skippedHosts: result.skippedHosts,
+    // --push-to: what was copied to the binary cache (the manifest is its own file).
+    cache: result.cache ?? null,
     timingsMs: result.timings,
   };
 }
