@@ -12,7 +12,15 @@
  *   for h in hosts: nix build FLAKE#nixosConfigurations.$h.config.system.build.toplevel --no-link --json
  *   nix flake update
  *   for h in hosts: nix build … (after); nix store diff-closures BEFORE AFTER
+ *
+ * `--preview` (issue 14): instead, `ternix plan --no-build` against the built plan with nothing of
+ * the after side prebuilt (every run updates to a freshly salted nixpkgs revision, so every package
+ * of the after side is new to the store) and against the built plan with everything built (the same
+ * update again), in one run, with the ratios:
+ *
+ *   npm run bench:plan -- --preview [--hosts 10] [--paths 300] [--runs 2] [--eval-ms 1000]
  */
+import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +28,14 @@ import { parseArgs } from "node:util";
 import { fleetHosts, generateFleet } from "../test/fixtures/generate-fleet.js";
 import { ensureNixDaemon } from "../test/helpers/nix-daemon.js";
 import { NIX_FLAGS } from "../test/helpers/nix-env.js";
-import { advanceNixpkgs, setFleetHosts, toplevelInstallable, type World } from "../test/helpers/world.js";
+import {
+  advanceNixpkgs,
+  revisionSpec,
+  setFleetHosts,
+  toplevelInstallable,
+  type RevisionSpec,
+  type World,
+} from "../test/helpers/world.js";
 import {
   machineLine,
   median,
@@ -45,6 +60,7 @@ interface Options {
   jobs: number | undefined;
   keep: boolean;
   dir: string | undefined;
+  preview: boolean;
 }
 
 const PHASES = [
@@ -72,12 +88,13 @@ function parseOptions(argv: string[]): Options {
       jobs: { type: "string" },
       keep: { type: "boolean" },
       dir: { type: "string" },
+      preview: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: bench/plan [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9] [--eval-ms 1000 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]\n",
+      "usage: bench/plan [--preview] [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9] [--eval-ms 1000 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]\n",
     );
     process.exit(0);
   }
@@ -97,6 +114,7 @@ function parseOptions(argv: string[]): Options {
     jobs: values.jobs === undefined ? undefined : positiveInt(values.jobs, "--jobs", 1),
     keep: values.keep ?? false,
     dir: values.dir,
+    preview: values.preview ?? false,
   };
 }
 
@@ -187,7 +205,13 @@ interface TernixRun {
 interface PlanJson {
   outcome: string;
   lockState: string;
-  hosts: { host: string; status: string; before: { toplevel?: string }; after: { toplevel?: string } }[];
+  hosts: {
+    host: string;
+    status: string;
+    before: { toplevel?: string };
+    after: { toplevel?: string };
+    cost?: { toBuild: string[] } | null;
+  }[];
   timingsMs: Record<string, number>;
 }
 
@@ -405,6 +429,112 @@ function report(r: CountResult, options: Options): string {
   return lines.join("\n");
 }
 
+interface PreviewResult {
+  hosts: number;
+  pathsPerHost: number;
+  evalCost: number;
+  noBuild: TernixRun[];
+  cold: TernixRun[];
+  warm: TernixRun[];
+  /** Derivations the cold plan built (from its dry run), per run. */
+  coldBuilds: number[];
+}
+
+/** nixpkgs 24.11-b with every package salted: the same versions, all new store paths. */
+function saltedRevision(salt: string): RevisionSpec {
+  const spec = revisionSpec("24.11-b");
+  const packages = Object.fromEntries(
+    Object.entries(spec.packages).map(([attr, pkg]) => [attr, { ...pkg, salt: `${pkg.salt ?? ""}${salt}` }]),
+  );
+  return { ...spec, name: `24.11-b+${salt}`, packages };
+}
+
+async function benchPreview(
+  hostCount: number,
+  options: Options,
+  root: string,
+  evalCostIn: number | undefined,
+): Promise<PreviewResult> {
+  const dir = join(root, `fleet-${hostCount}`);
+  const caches = new Caches(join(root, `caches-${hostCount}`));
+  progress(`generating a fleet of ${hostCount} hosts × ${options.paths} paths in ${dir}…`);
+  const fleet = await generateFleet({
+    dir,
+    hosts: hostCount,
+    pathsPerHost: options.paths,
+    sharedFraction: options.shared,
+    evalCost: evalCostIn ?? 0,
+  });
+  const world = fleet.world;
+  const evalCost = evalCostIn ?? (await calibrate(world, options, hostCount, caches));
+  await setFleetHosts(
+    world,
+    fleetHosts({ hosts: hostCount, pathsPerHost: options.paths, sharedFraction: options.shared, evalCost })
+      .hosts,
+  );
+  const lockPath = join(world.fleetDir, "flake.lock");
+  const originalLock = await readFile(lockPath, "utf8");
+  // The before side is what the fleet runs: built once, as it is in real use.
+  progress("warm-up: building the before side (the running fleet)…");
+  await advanceNixpkgs(world, saltedRevision(randomUUID()));
+  await runTernix(world, await caches.fresh(world), options, originalLock);
+
+  const result: PreviewResult = {
+    hosts: hostCount,
+    pathsPerHost: fleet.pathsPerHost,
+    evalCost,
+    noBuild: [],
+    cold: [],
+    warm: [],
+    coldBuilds: [],
+  };
+  for (let i = 0; i < options.runs; i++) {
+    await advanceNixpkgs(world, saltedRevision(randomUUID()));
+    const step = async (label: string, extra: string[]) => {
+      await writeFile(lockPath, originalLock);
+      progress(`run ${i + 1}/${options.runs}: ${label}…`);
+      const r = await runTernix(world, await caches.fresh(world), options, originalLock, extra);
+      progress(`  ${ms(r.ms)} (${r.changedHosts} changed hosts)`);
+      return r;
+    };
+    // The preview first: it writes the after side's .drv files, as any evaluation does.
+    result.noBuild.push(await step("ternix plan --no-build", ["--no-build"]));
+    const cold = await step("ternix plan, nothing of the after side built", []);
+    result.cold.push(cold);
+    result.coldBuilds.push(cold.json.hosts.reduce((n, h) => n + (h.cost?.toBuild.length ?? 0), 0));
+    result.warm.push(await step("ternix plan, everything built", []));
+  }
+  await writeFile(lockPath, originalLock);
+  await caches.clear();
+  return result;
+}
+
+function previewReport(r: PreviewResult, options: Options): string {
+  const wall = (runs: TernixRun[]) => median(runs.map((t) => t.ms));
+  const [n, c, w] = [wall(r.noBuild), wall(r.cold), wall(r.warm)];
+  const phases = (runs: TernixRun[], names: readonly string[]) =>
+    names.map((p) => `${p} ${ms(median(runs.map((t) => t.timings[p] ?? 0)))}`).join(", ");
+  return [
+    `fleet: ${r.hosts} hosts × ${r.pathsPerHost} paths (${Math.round(options.shared * 100)}% shared), evalCost ${r.evalCost.toLocaleString("en")}; ` +
+      `update: nixpkgs 24.11-a → 24.11-b salted afresh every run (same versions, every store path new); runs: ${options.runs}, fresh XDG_CACHE_HOME before each`,
+    `the cold plan built ${median(r.coldBuilds)} derivations (summed over hosts' dry runs, median)`,
+    "",
+    table([
+      ["", "median (min–max)"],
+      ["ternix plan --no-build", spread(r.noBuild.map((t) => t.ms))],
+      ["ternix plan, nothing of the after side built", spread(r.cold.map((t) => t.ms))],
+      ["ternix plan, everything built", spread(r.warm.map((t) => t.ms))],
+    ]),
+    "",
+    `built plan, nothing prebuilt / --no-build: ${(c / n).toFixed(2)}×`,
+    `built plan, everything built / --no-build: ${(w / n).toFixed(2)}×`,
+    "",
+    `--no-build phases (median): ${phases(r.noBuild, ["update", "discover", "evalBefore", "evalAfter", "derivations", "diff"])}`,
+    `cold plan phases (median): ${phases(r.cold, ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "dryRun", "buildAfter", "diff"])}`,
+    `warm plan phases (median): ${phases(r.warm, ["update", "discover", "evalBefore", "buildBefore", "evalAfter", "dryRun", "buildAfter", "diff"])}`,
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   requireBuiltCli();
@@ -418,11 +548,18 @@ async function main(): Promise<void> {
     let evalCost = options.evalCost;
     const header = [`bench/plan — ${new Date().toISOString()}`, machineLine()];
     process.stdout.write(`${header.join("\n")}\n`);
-    for (const count of options.hostCounts) {
+    for (const count of options.preview ? [] : options.hostCounts) {
       const r = await benchHostCount(count, options, root, evalCost);
       evalCost = r.evalCost; // Calibrate once; every fleet then has the same per-host cost.
       results.push(r);
       process.stdout.write(`\n${report(r, options)}\n`);
+    }
+    if (options.preview) {
+      for (const count of options.hostCounts) {
+        const r = await benchPreview(count, options, root, evalCost);
+        evalCost = r.evalCost;
+        process.stdout.write(`\n${previewReport(r, options)}\n`);
+      }
     }
     if (results.length > 1) {
       const rows = results.map((r) => {
