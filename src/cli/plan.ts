@@ -128,8 +128,8 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
             hint: "Pass --manifest a file in an existing, writable directory.",
           });
         }
-        const signKey = options.signKey === undefined ? undefined : resolve(rt.cwd, options.signKey);
-        if (signKey !== undefined) await requireKeyFile(signKey);
+        const signKey =
+          options.signKey === undefined ? undefined : await requireKeyFile(options.signKey, rt.cwd);
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const config = await rt.config(flake.dir);
         const nix = await rt.nix(config);
@@ -202,12 +202,22 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
     );
 };
 
-/** The signing key must be a readable regular file; only its path is ever shown. */
-async function requireKeyFile(path: string): Promise<void> {
+/**
+ * The signing key must be a readable regular file. Only its path is ever shown, and not even that
+ * when the value looks like a key itself (`name:base64`, what `nix-store --generate-binary-cache-key`
+ * writes into the file), passed by mistake.
+ */
+export async function requireKeyFile(raw: string, cwd: string): Promise<string> {
+  const path = resolve(cwd, raw);
   const info = await stat(path).catch(() => undefined);
-  if (info === undefined || !info.isFile()) {
-    throw new UsageError(`--sign-key: ${path} is not a readable file.`, {
-      hint: "Give the secret key file made by `nix-store --generate-binary-cache-key NAME SECRET PUBLIC`.",
-    });
-  }
+  if (info !== undefined && info.isFile()) return path;
+  const looksLikeKey = /^[^\s:/]+:[A-Za-z0-9+/]{40,}={0,2}$/.test(raw.trim());
+  throw new UsageError(
+    looksLikeKey
+      ? "--sign-key takes the path of a key file; the value given is not one (not shown: it looks like a key)."
+      : `--sign-key: ${path} is not a readable file.`,
+    {
+      hint: "Give the secret key file made by `nix-store --generate-binary-cache-key NAME SECRET PUBLIC`; never the key itself.",
+    },
+  );
 }

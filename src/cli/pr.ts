@@ -6,6 +6,7 @@ import { DEFAULT_UPDATE_BRANCH, pr, type PrResult } from "../app/fleet/pr.js";
 import { plan } from "../app/fleet/plan.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
+import { requireKeyFile } from "./plan.js";
 import { lockingFlake, noWaitOption } from "./flake-lock.js";
 import { createProgress } from "./progress.js";
 
@@ -127,6 +128,8 @@ Exit codes:
             hint: "Add --push-to STORE_URI, or drop --sign-key.",
           });
         const rt = runtime();
+        const signKey =
+          options.signKey === undefined ? undefined : await requireKeyFile(options.signKey, rt.cwd);
         const flake = await locateFlake(options.flake, rt.cwd, rt.git);
         const config = await rt.config(flake.dir);
         const progress = createProgress(rt.output);
@@ -146,7 +149,7 @@ Exit codes:
                       jobs: options.jobs,
                       manifest: options.manifest,
                       pushTo: options.pushTo,
-                      signKey: options.signKey === undefined ? undefined : resolve(rt.cwd, options.signKey),
+                      signKey: signKey,
                     }
                   : { kind: "report", file: resolve(rt.cwd, options.report) },
               forge: {

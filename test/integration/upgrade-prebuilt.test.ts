@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER, REPO, startFakeGitHub, type FakeForge } from "../../src/app/fleet/pr.test-support.js";
 import { parseManifest } from "../../src/app/manifest.js";
 import { run } from "../../src/proc/run.js";
-import { ensureBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
+import { ensureBuiltCli, expectCleanError, runCli, type CliResult } from "../helpers/cli.js";
 import { advanceNixpkgs, git } from "../helpers/world.js";
 import { createMachine, type Machine } from "./system-support.js";
 
@@ -111,6 +111,46 @@ async function push(message: string): Promise<string> {
 let alphaToplevel = "";
 
 describe("plan --push-to --sign-key --manifest, then upgrade --prebuilt", () => {
+  it("usage errors come before any work: no systems to push or record with --no-build, a key without --push-to, a key file that is not there", async () => {
+    const cli = (args: string[]) => runCli(args, { cwd: m.world.fleetDir, env: env() });
+    expectCleanError(
+      await cli(["plan", "--no-build", "--push-to", `file://${cache}`]),
+      64,
+      /--push-to needs built systems; --no-build builds nothing/,
+    );
+    expectCleanError(
+      await cli(["plan", "--no-build", "--manifest", "m.json"]),
+      64,
+      /--manifest needs built systems/,
+    );
+    expectCleanError(
+      await cli(["plan", "--sign-key", keys.signing]),
+      64,
+      /--sign-key signs what --push-to copies/,
+    );
+    const missing = join(m.world.dir, "no-such.sec");
+    expectCleanError(
+      await cli(["plan", "--push-to", `file://${cache}`, "--sign-key", missing]),
+      64,
+      /--sign-key: .*no-such\.sec is not a readable file/,
+    );
+    // A key passed instead of its file is never echoed.
+    const secret = (await readFile(keys.signing, "utf8")).trim();
+    const leaked = await cli(["pr", "--push-to", `file://${cache}`, "--sign-key", secret]);
+    expectCleanError(
+      leaked,
+      64,
+      /--sign-key takes the path of a key file; the value given is not one \(not shown/,
+    );
+    expect(leaked.stderr).not.toContain(secret.slice(secret.indexOf(":") + 1, secret.indexOf(":") + 21));
+    expectCleanError(
+      await cli(["pr", "--report", "report.json", "--manifest"]),
+      64,
+      /--manifest needs the systems pr builds itself; --report reuses a plan/,
+    );
+    expect(await git(m.world, m.world.fleetDir, ["status", "--porcelain"])).toBe("");
+  });
+
   it("plan copies every built after-system, signed, to the cache and writes the manifest", async () => {
     await advanceNixpkgs(m.world, "24.11-b");
     const manifestFile = join(m.world.fleetDir, "ternix-hosts.json");
