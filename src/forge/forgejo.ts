@@ -1,8 +1,25 @@
 import type { z } from "zod";
 import { ForgeError } from "../errors.js";
 import { ForgeHttpClient, parseForgeResponse, type ForgeClientOptions } from "./http.js";
-import { ForgejoLabel, ForgejoLabelList, ForgejoPullRequest, ForgejoPullRequestList } from "./schema.js";
-import type { CreatePullRequestInput, Forge, PullRequest, UpdatePullRequestInput } from "./types.js";
+import {
+  ForgejoCombinedStatus,
+  ForgejoCommitStatus,
+  ForgejoCommitStatusList,
+  ForgejoLabel,
+  ForgejoLabelList,
+  ForgejoPullRequest,
+  ForgejoPullRequestList,
+} from "./schema.js";
+import { combineStatuses, fitDescription, requireCommitSha, toCommitState } from "./status.js";
+import type {
+  CombinedStatus,
+  CommitStatus,
+  CreateCommitStatusInput,
+  CreatePullRequestInput,
+  Forge,
+  PullRequest,
+  UpdatePullRequestInput,
+} from "./types.js";
 
 /**
  * Default PR body limit for Forgejo/Gitea. The servers set none: the body is stored in the issue's
@@ -151,6 +168,39 @@ export class ForgejoForge implements Forge {
     await this.#http.request("POST", this.#repoPath(`/issues/${number}/labels`), { body: { labels: ids } });
   }
 
+  /** `POST /repos/{owner}/{repo}/statuses/{sha}` (swagger `repoCreateStatus`). */
+  async createCommitStatus(sha: string, input: CreateCommitStatusInput): Promise<CommitStatus> {
+    const path = this.#repoPath(`/statuses/${requireCommitSha(sha)}`);
+    const response = await this.#http.request("POST", path, {
+      body: {
+        state: input.state,
+        context: input.context,
+        description: fitDescription(input.description),
+        ...(input.targetUrl === undefined ? {} : { target_url: input.targetUrl }),
+      },
+    });
+    return fromForgejoStatus(
+      parseForgeResponse(this.#http, ForgejoCommitStatus, response, { method: "POST", path }),
+    );
+  }
+
+  /** `GET /repos/{owner}/{repo}/commits/{ref}/statuses` (`repoGetCommitStatusesByRef`), newest first. */
+  async listCommitStatuses(sha: string): Promise<CommitStatus[]> {
+    const path = this.#repoPath(`/commits/${requireCommitSha(sha)}/statuses`);
+    const all: CommitStatus[] = [];
+    for await (const page of this.#pages(path, ForgejoCommitStatusList, { sort: "newest" }))
+      all.push(...page.map(fromForgejoStatus));
+    return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+  }
+
+  /** `GET /repos/{owner}/{repo}/commits/{ref}/status` (`repoGetCombinedStatusByRef`). */
+  async combinedStatus(sha: string): Promise<CombinedStatus> {
+    const path = this.#repoPath(`/commits/${requireCommitSha(sha)}/status`);
+    const response = await this.#http.request("GET", path, { query: { limit: PAGE_SIZE } });
+    const combined = parseForgeResponse(this.#http, ForgejoCombinedStatus, response, { method: "GET", path });
+    return combineStatuses((combined.statuses ?? []).map(fromForgejoStatus));
+  }
+
   async #createLabel(name: string): Promise<ForgejoLabel | undefined> {
     const path = this.#repoPath("/labels");
     try {
@@ -249,4 +299,14 @@ function findLabel(labels: readonly { id: number; name: string }[], name: string
   return (
     labels.find((l) => l.name === name) ?? labels.find((l) => l.name.toLowerCase() === name.toLowerCase())
   )?.id;
+}
+
+function fromForgejoStatus(s: ForgejoCommitStatus): CommitStatus {
+  return {
+    context: s.context ?? "default",
+    state: toCommitState(s.status),
+    description: s.description ?? "",
+    targetUrl: s.target_url ?? undefined,
+    createdAt: s.created_at,
+  };
 }

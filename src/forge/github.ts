@@ -1,7 +1,26 @@
 import { ForgeError } from "../errors.js";
 import { ForgeHttpClient, parseForgeResponse, type ForgeClientOptions } from "./http.js";
-import { GitHubDraftMutationResult, GitHubPullRequest, GitHubPullRequestList } from "./schema.js";
-import type { CreatePullRequestInput, Forge, PullRequest, UpdatePullRequestInput } from "./types.js";
+import {
+  GitHubCombinedStatus,
+  GitHubCommitStatus,
+  GitHubCommitStatusList,
+  GitHubDraftMutationResult,
+  GitHubPullRequest,
+  GitHubPullRequestList,
+} from "./schema.js";
+import { combineStatuses, fitDescription, requireCommitSha, toCommitState } from "./status.js";
+import type {
+  CombinedStatus,
+  CommitStatus,
+  CreateCommitStatusInput,
+  CreatePullRequestInput,
+  Forge,
+  PullRequest,
+  UpdatePullRequestInput,
+} from "./types.js";
+
+/** GitHub keeps at most 1000 statuses per commit and context; 10 pages of 100 read them all. */
+const STATUS_PAGES = 10;
 
 /** GitHub rejects longer PR bodies with 422 "body is too long (maximum is 65536 characters)". */
 export const GITHUB_BODY_LIMIT = 65_536;
@@ -101,6 +120,43 @@ export class GitHubForge implements Forge {
     await this.#http.request("POST", this.#repoPath(`/issues/${number}/labels`), { body: { labels } });
   }
 
+  /** `POST /repos/{owner}/{repo}/statuses/{sha}` (docs.github.com/rest/commits/statuses). */
+  async createCommitStatus(sha: string, input: CreateCommitStatusInput): Promise<CommitStatus> {
+    const path = this.#repoPath(`/statuses/${requireCommitSha(sha)}`);
+    const response = await this.#http.request("POST", path, {
+      body: {
+        state: input.state,
+        context: input.context,
+        description: fitDescription(input.description),
+        ...(input.targetUrl === undefined ? {} : { target_url: input.targetUrl }),
+      },
+    });
+    return fromGitHubStatus(
+      parseForgeResponse(this.#http, GitHubCommitStatus, response, { method: "POST", path }),
+    );
+  }
+
+  /** `GET /repos/{owner}/{repo}/commits/{ref}/statuses`: every status, newest first. */
+  async listCommitStatuses(sha: string): Promise<CommitStatus[]> {
+    const path = this.#repoPath(`/commits/${requireCommitSha(sha)}/statuses`);
+    const all: CommitStatus[] = [];
+    for (let page = 1; page <= STATUS_PAGES; page++) {
+      const response = await this.#http.request("GET", path, { query: { per_page: 100, page } });
+      const items = parseForgeResponse(this.#http, GitHubCommitStatusList, response, { method: "GET", path });
+      all.push(...items.map(fromGitHubStatus));
+      if (items.length < 100) break;
+    }
+    return all;
+  }
+
+  /** `GET /repos/{owner}/{repo}/commits/{ref}/status`: the newest status of each context. */
+  async combinedStatus(sha: string): Promise<CombinedStatus> {
+    const path = this.#repoPath(`/commits/${requireCommitSha(sha)}/status`);
+    const response = await this.#http.request("GET", path, { query: { per_page: 100 } });
+    const combined = parseForgeResponse(this.#http, GitHubCombinedStatus, response, { method: "GET", path });
+    return combineStatuses(combined.statuses.map(fromGitHubStatus));
+  }
+
   async #create(input: CreatePullRequestInput, draft: boolean): Promise<PullRequest> {
     const path = this.#repoPath("/pulls");
     const response = await this.#http.request("POST", path, {
@@ -171,5 +227,15 @@ function toPullRequest(pr: GitHubPullRequest): PullRequest {
     base: pr.base.ref,
     title: pr.title,
     body: pr.body ?? "",
+  };
+}
+
+function fromGitHubStatus(s: GitHubCommitStatus): CommitStatus {
+  return {
+    context: s.context ?? "default",
+    state: toCommitState(s.state),
+    description: s.description ?? "",
+    targetUrl: s.target_url ?? undefined,
+    createdAt: s.created_at,
   };
 }

@@ -5,12 +5,24 @@ import type { ForgeClientOptions } from "./http.js";
 import type { Forge } from "./types.js";
 
 export type {
+  CombinedStatus,
+  CommitState,
+  CommitStatus,
+  CreateCommitStatusInput,
   CreatePullRequestInput,
   Forge,
   ForgeKind,
   PullRequest,
+  StatusForge,
   UpdatePullRequestInput,
 } from "./types.js";
+export {
+  COMMIT_STATUS_DESCRIPTION_LIMIT,
+  combineStatuses,
+  fitDescription,
+  latestPerContext,
+  toCommitState,
+} from "./status.js";
 export {
   detectForge,
   forgeTokenVariables,

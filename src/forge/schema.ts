@@ -53,3 +53,45 @@ export const ForgejoPullRequestList = z.array(ForgejoPullRequest);
 export const ForgejoLabel = z.object({ id: z.number().int(), name: z.string() });
 export type ForgejoLabel = z.infer<typeof ForgejoLabel>;
 export const ForgejoLabelList = z.array(ForgejoLabel);
+
+/**
+ * Commit statuses (`ternix upgrade --report-to-forge`, `ternix promote`). GitHub calls the result
+ * `state` (docs.github.com/rest/commits/statuses); Gitea/Forgejo's `CommitStatus` calls it `status`
+ * and knows one more value, `warning`. Timestamps are ISO 8601.
+ */
+export const GitHubCommitStatus = z.object({
+  id: z.number().optional(),
+  state: z.string(),
+  context: z.string().nullish(),
+  description: z.string().nullish(),
+  target_url: z.string().nullish(),
+  created_at: z.string(),
+  updated_at: z.string().nullish(),
+});
+export type GitHubCommitStatus = z.infer<typeof GitHubCommitStatus>;
+export const GitHubCommitStatusList = z.array(GitHubCommitStatus);
+export const GitHubCombinedStatus = z.object({
+  state: z.string(),
+  sha: z.string().optional(),
+  total_count: z.number().optional(),
+  statuses: z.array(GitHubCommitStatus),
+});
+
+export const ForgejoCommitStatus = z.object({
+  id: z.number().optional(),
+  status: z.string(),
+  context: z.string().nullish(),
+  description: z.string().nullish(),
+  target_url: z.string().nullish(),
+  created_at: z.string(),
+  updated_at: z.string().nullish(),
+});
+export type ForgejoCommitStatus = z.infer<typeof ForgejoCommitStatus>;
+export const ForgejoCommitStatusList = z.array(ForgejoCommitStatus);
+export const ForgejoCombinedStatus = z.object({
+  /** Empty on old servers when the commit has no status. */
+  state: z.string().nullish(),
+  sha: z.string().optional(),
+  total_count: z.number().optional(),
+  statuses: z.array(ForgejoCommitStatus).nullish(),
+});

@@ -35,7 +35,7 @@ export interface UpdatePullRequestInput {
   draft?: boolean | undefined;
 }
 
-export interface Forge {
+export interface Forge extends StatusForge {
   readonly kind: ForgeKind;
   /** Largest PR body the forge accepts, in UTF-16 code units (`string.length`); see `fitBody`. */
   readonly bodyLimit: number;
@@ -45,4 +45,40 @@ export interface Forge {
   updatePr(number: number, input: UpdatePullRequestInput): Promise<PullRequest>;
   /** Adds labels that exist on the forge; unknown names are skipped where the forge cannot create them. */
   addLabels?(number: number, labels: readonly string[]): Promise<void>;
+}
+
+/** A commit status's result. Forgejo/Gitea also know `warning`, read as `success` with a note. */
+export type CommitState = "pending" | "success" | "failure" | "error";
+
+export interface CommitStatus {
+  context: string;
+  state: CommitState;
+  description: string;
+  targetUrl: string | undefined;
+  /** ISO 8601, when the status was posted. */
+  createdAt: string;
+}
+
+export interface CreateCommitStatusInput {
+  state: CommitState;
+  context: string;
+  /** One line; cut to `COMMIT_STATUS_DESCRIPTION_LIMIT` by the adapters. */
+  description: string;
+  targetUrl?: string | undefined;
+}
+
+export interface CombinedStatus {
+  /** `failure` if any context failed or errored, `pending` if any is pending (or none), else `success`. */
+  state: CommitState;
+  /** The newest status of each context. */
+  statuses: CommitStatus[];
+}
+
+/** The part of the forge commit statuses need (`ternix upgrade --report-to-forge`, `ternix promote`). */
+export interface StatusForge {
+  readonly kind: ForgeKind;
+  createCommitStatus(sha: string, input: CreateCommitStatusInput): Promise<CommitStatus>;
+  /** Every status posted on the commit (several per context), newest first. */
+  listCommitStatuses(sha: string): Promise<CommitStatus[]>;
+  combinedStatus(sha: string): Promise<CombinedStatus>;
 }

@@ -19,6 +19,7 @@ import {
   type Reply,
   type TestServer,
 } from "../../forge/test-server.test-support.js";
+import { FakeStatuses } from "../../forge/fake-statuses.test-support.js";
 import { Cleanup } from "../cleanup.js";
 import type { AppEvent, Effects } from "../effects.js";
 import type { FlakeLocation } from "../flake.js";
@@ -321,6 +322,8 @@ export interface FakeForge {
   /** API root to pass as --api-url. */
   apiUrl: string;
   pulls: FakePull[];
+  /** Commit statuses (`/statuses/{sha}`, `/commits/{sha}/status(es)`). */
+  statuses: FakeStatuses;
   requests: RecordedRequest[];
   /** Requests that changed something (not GET). */
   writes(): RecordedRequest[];
@@ -368,8 +371,11 @@ export async function startFakeGitHub(options: { echoToken?: boolean } = {}): Pr
     updated_at: "2025-01-01T00:00:00Z",
   });
   const find = (path: string) => pulls.find((p) => path === `${base}/pulls/${p.number}`);
+  const statuses = new FakeStatuses("github");
   const server = await startTestServer((req): Reply => {
     lastToken = (req.headers.authorization ?? "").replace(/^(Bearer|token)\s+/i, "");
+    const status = req.path.startsWith(base) ? statuses.handle(req, req.path.slice(base.length)) : undefined;
+    if (status !== undefined) return status;
     if (req.method === "GET" && req.path === `${base}/pulls`) {
       const head = req.query.get("head");
       const state = req.query.get("state") ?? "open";
@@ -428,7 +434,7 @@ export async function startFakeGitHub(options: { echoToken?: boolean } = {}): Pr
     }
     return { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } };
   });
-  return fakeForge(server, server.url, pulls);
+  return fakeForge(server, server.url, pulls, statuses);
 }
 
 /** Forgejo/Gitea API v1 (swagger `PullRequest`); drafts are `WIP:` title prefixes. */
@@ -460,7 +466,10 @@ export async function startFakeForgejo(): Promise<FakeForge> {
     { id: 7, name: "dependencies", color: "0366d6", description: "", url: "" },
     { id: 8, name: "nix", color: "7e7eff", description: "", url: "" },
   ];
+  const statuses = new FakeStatuses("forgejo");
   const server = await startTestServer((req): Reply => {
+    const status = req.path.startsWith(base) ? statuses.handle(req, req.path.slice(base.length)) : undefined;
+    if (status !== undefined) return status;
     if (req.method === "GET" && req.path === `${base}/pulls`) {
       const state = req.query.get("state") ?? "open";
       const list = pulls.filter((p) => state === "all" || p.state === state);
@@ -517,14 +526,15 @@ export async function startFakeForgejo(): Promise<FakeForge> {
     }
     return { status: 404, body: { message: "not found", url: "https://forge.invalid/api/swagger" } };
   });
-  return fakeForge(server, `${server.url}/api/v1`, pulls);
+  return fakeForge(server, `${server.url}/api/v1`, pulls, statuses);
 }
 
-function fakeForge(server: TestServer, apiUrl: string, pulls: FakePull[]): FakeForge {
+function fakeForge(server: TestServer, apiUrl: string, pulls: FakePull[], statuses: FakeStatuses): FakeForge {
   return {
     server,
     apiUrl,
     pulls,
+    statuses,
     requests: server.requests,
     writes: () => server.requests.filter((r) => r.method !== "GET"),
     close: () => server.close(),
