@@ -5,13 +5,16 @@ import { checkSpecsFromConfig } from "../app/machine/checks.js";
 import { resolveHostName } from "../app/machine/system-build.js";
 import { realSystemEffects } from "../app/machine/system-effects.js";
 import { resolveRepo, upgradeStatus, upgradeSystem, type UpgradeReport } from "../app/machine/upgrade.js";
-import { loadConfigFile } from "../config/config.js";
+import { forgeTargetFor } from "../app/forge-target.js";
+import { loadConfigFile, type Config } from "../config/config.js";
 import { ExitCode, UsageError } from "../errors.js";
+import type { StatusForge } from "../forge/types.js";
 import { renderCheckLine } from "../report/system.js";
 import { parseRebootWindow } from "../system/reboot.js";
 import type { UpgradeResult, UpgradeState } from "../system/state.js";
 import { action, type RegisterCommand } from "./command.js";
 import { createProgress } from "./progress.js";
+import type { Runtime } from "./runtime.js";
 import {
   addSystemPathOptions,
   commandLine,
@@ -36,6 +39,8 @@ interface UpgradeOptions extends SystemPathOptions {
   json?: boolean;
   status?: boolean;
   prebuilt?: boolean;
+  reportToForge?: boolean;
+  forgeTokenFile?: string;
 }
 
 const EXIT_CODES = `
@@ -82,6 +87,15 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
     )
     .option("--json", "print JSON (schema: docs/json-schema.md, upgrade v1 / upgrade-status v1)")
     .option("--status", "print what the last runs recorded (read-only)")
+    .option(
+      "--report-to-forge",
+      "post the verdict as the commit status ternix/host/HOST on the forge ([upgrade] report-to-forge; docs/rollout.md)",
+    )
+    .option("--no-report-to-forge", "do not report, even if the config says so")
+    .option(
+      "--forge-token-file <file>",
+      "the forge API token, in a file only the user running ternix can read ([upgrade] forge-token-file)",
+    )
     .addOption(waitOption());
   addSystemPathOptions(command, { systemctl: true, activation: true })
     .addHelpText("after", EXIT_CODES)
@@ -109,6 +123,10 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
         }
         const system = realSystemEffects();
         const host = resolveHostName(hostArg ?? u.host, system.hostname());
+        const reportTo =
+          (options.reportToForge ?? u["report-to-forge"]) && !(options.dryRun ?? false)
+            ? await statusForgeFor(config, configFile, repo, options.forgeTokenFile, rt)
+            : undefined;
         const window = options.rebootWindow ?? u["reboot-window"];
         const signers = options.requireSigned ?? u["require-signed"];
         const nix = await rt.nix(config);
@@ -138,6 +156,7 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
             git: rt.git,
             effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) },
             system,
+            statusForge: reportTo,
             onCheck: options.json
               ? undefined
               : (r) => rt.output.stdout(`  ${renderCheckLine(r, { color: rt.output.color })}`),
@@ -148,6 +167,48 @@ export const registerUpgrade: RegisterCommand = (program, runtime) => {
       }),
     );
 };
+
+/**
+ * The forge the verdicts go to: `[forge]` (kind, url, repository) or the repository URL, with the
+ * token from a file only the running user can read. Checked before anything runs.
+ */
+async function statusForgeFor(
+  config: Config,
+  configFile: string,
+  repo: string,
+  tokenFileFlag: string | undefined,
+  rt: Runtime,
+): Promise<StatusForge> {
+  const tokenFile = tokenFileFlag ?? config.upgrade["forge-token-file"];
+  if (tokenFile === undefined) {
+    throw new UsageError("--report-to-forge needs a token file.", {
+      hint: `Pass --forge-token-file FILE, or set [upgrade] forge-token-file in ${configFile} (services.ternix.upgrade.reportStatus.tokenFile).`,
+    });
+  }
+  const { readForgeTokenFile } = await import("../forge/token-file.js");
+  const token = await readForgeTokenFile(resolve(rt.cwd, tokenFile), process.getuid?.());
+  let target;
+  try {
+    target = forgeTargetFor(config.forge, {}, {}, repo);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`--report-to-forge: ${error.message}`, {
+      hint: `Set [forge] kind, url and repository in ${configFile} (services.ternix.upgrade.reportStatus.forge).`,
+    });
+  }
+  const { createForge } = await import("../forge/index.js");
+  return createForge(target, {
+    fetch: globalThis.fetch,
+    token,
+    // A run waits for its report; a forge that is down costs it at most a few seconds more.
+    timeoutMs: 15_000,
+    retries: 2,
+    onRetry: (e) =>
+      rt.output.warn(
+        `${e.method} ${e.url}: ${e.reason}; retrying in ${Math.ceil(e.delayMs / 1000)}s (attempt ${e.attempt + 1})`,
+      ),
+  });
+}
 
 const EXIT: Record<UpgradeResult, number> = {
   up_to_date: ExitCode.ok,
@@ -193,6 +254,14 @@ function renderStatus(state: UpgradeState): string {
       ? `Reboot:        pending since ${state.rebootPending.since} (${state.rebootPending.reason})`
       : "Reboot:        not pending",
   );
+  const f = state.forgeReport;
+  if (f) {
+    lines.push(
+      f.ok
+        ? `Forge report:  ${f.state} on ${f.commit} as ${f.context} (${f.at})`
+        : `Forge report:  FAILED to post ${f.state} on ${f.commit} (${f.at}): ${f.error ?? "unknown error"}`,
+    );
+  }
   if (state.quarantined.length === 0) lines.push("Quarantined:   none");
   else {
     lines.push("Quarantined:");

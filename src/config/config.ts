@@ -117,6 +117,10 @@ export const Config = z.strictObject({
       "metrics-file": z.string().min(1).optional(),
       /** `ternix upgrade --prebuilt`: substitute the manifest's system when it matches the commit. */
       prebuilt: z.boolean().default(false),
+      /** Post each run's verdict as a commit status on the forge ([forge] says which; docs/rollout.md). */
+      "report-to-forge": z.boolean().default(false),
+      /** The forge API token for reports: a file readable only by the user running ternix (root). */
+      "forge-token-file": z.string().min(1).optional(),
     })
     .prefault({}),
   gc: z

@@ -9,6 +9,21 @@ describe("renderUpgradeMetrics", () => {
     expect(text).not.toMatch(/^ternix_deployed_info\{/m);
     expect(text.match(/^ternix_upgrade_result\{result="[a-z_]+"\} 0$/gm)).toHaveLength(6);
     expect(text).toMatch(/^ternix_reboot_pending 0$/m);
+    expect(text).toMatch(/^ternix_forge_report_failed 0$/m);
+  });
+
+  it("ternix_forge_report_failed follows the last report", async () => {
+    const report = { at: "t", commit: "c", context: "ternix/host/h", state: "success" as const };
+    const failed = await renderUpgradeMetrics({
+      ...emptyUpgradeState(),
+      forgeReport: { ...report, ok: false, error: "500" },
+    });
+    expect(failed).toMatch(/^ternix_forge_report_failed 1$/m);
+    const ok = await renderUpgradeMetrics({
+      ...emptyUpgradeState(),
+      forgeReport: { ...report, ok: true, error: null },
+    });
+    expect(ok).toMatch(/^ternix_forge_report_failed 0$/m);
   });
 
   it("a run: timestamps in seconds, the result one-hot, labels escaped by the library", async () => {

@@ -44,5 +44,9 @@ export async function renderUpgradeMetrics(state: UpgradeState): Promise<string>
   gauge("ternix_upgrade_quarantined_commits", "Commits quarantined because their checks failed.").set(
     state.quarantined.length,
   );
+  gauge(
+    "ternix_forge_report_failed",
+    "1 when the last commit status for the forge (--report-to-forge) could not be posted; 0 otherwise.",
+  ).set(state.forgeReport?.ok === false ? 1 : 0);
   return registry.metrics();
 }

@@ -100,6 +100,18 @@ export const UpgradeResult = z.enum([
 ]);
 export type UpgradeResult = z.infer<typeof UpgradeResult>;
 
+/** The last commit status `ternix upgrade --report-to-forge` posted (or failed to post). */
+export const ForgeReportRecord = z.looseObject({
+  at: z.string(),
+  commit: z.string(),
+  context: z.string(),
+  state: z.enum(["pending", "success", "failure", "error"]),
+  ok: z.boolean(),
+  /** The forge's error, redacted (never the token). */
+  error: z.string().nullable(),
+});
+export type ForgeReportRecord = z.infer<typeof ForgeReportRecord>;
+
 /** What `ternix upgrade` keeps between runs (docs/upgrade.md). */
 export const UpgradeState = z.looseObject({
   lastRun: z
@@ -124,6 +136,8 @@ export const UpgradeState = z.looseObject({
   quarantined: z.array(QuarantinedCommit),
   /** Set when the new system needs a reboot that has not happened (no --allow-reboot, outside the window). */
   rebootPending: z.looseObject({ since: z.string(), storePath: z.string(), reason: z.string() }).nullable(),
+  /** Absent in files written before `--report-to-forge` existed, and while it is off. */
+  forgeReport: ForgeReportRecord.nullable().optional(),
 });
 export type UpgradeState = z.infer<typeof UpgradeState>;
 

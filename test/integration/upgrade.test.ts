@@ -1,12 +1,14 @@
 /**
  * `ternix upgrade` through the built CLI on a "machine" in a temporary directory (real Nix profile,
  * fixture systems) following a bare repository: the fleet pushes to it as a merged pull request
- * would. The tests run in order and build on each other.
+ * would. The tests run in order and build on each other. Every run reports its verdict to a fake
+ * Forgejo as the commit status ternix/host/alpha (--report-to-forge, docs/rollout.md).
  */
 import { chmod, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/app/machine/profile.js";
+import { OWNER, REPO, startFakeForgejo, type FakeForge } from "../../src/app/fleet/pr.test-support.js";
 import { run } from "../../src/proc/run.js";
 import { ensureBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
 import { runCliUntil } from "../helpers/interrupt.js";
@@ -18,7 +20,17 @@ let remote: string;
 let configFile: string;
 let metricsFile: string;
 let rebootLog: string;
+let forge: FakeForge;
+let tokenFile: string;
+const TOKEN = "forgejo_agentTOKEN_0123456789abcdef";
+const CONTEXT = "ternix/host/alpha";
 const env = () => ({ ...m.env, TZ: "UTC", NO_COLOR: "1" });
+/** The statuses posted on a commit, oldest first, as `state: description`. */
+const reported = (sha: string) =>
+  forge.statuses
+    .of(sha)
+    .filter((s) => s.context === CONTEXT)
+    .map((s) => `${s.state}: ${s.description}`);
 
 beforeAll(async () => {
   await ensureBuiltCli();
@@ -30,6 +42,9 @@ beforeAll(async () => {
   const reboot = join(m.world.dir, "fake-reboot");
   await writeFile(reboot, `#!/bin/sh\necho "reboot $*" >> '${rebootLog}'\n`);
   await chmod(reboot, 0o755);
+  forge = await startFakeForgejo();
+  tokenFile = join(m.world.dir, "forge-token");
+  await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   configFile = join(m.world.dir, "host-ternix.toml");
   const p = m.paths;
   await writeFile(
@@ -40,6 +55,13 @@ beforeAll(async () => {
       'branch = "main"',
       'host = "alpha"',
       `metrics-file = ${JSON.stringify(metricsFile)}`,
+      "report-to-forge = true",
+      `forge-token-file = ${JSON.stringify(tokenFile)}`,
+      "",
+      "[forge]",
+      'kind = "forgejo"',
+      `url = ${JSON.stringify(forge.apiUrl)}`,
+      `repository = "${OWNER}/${REPO}"`,
       "",
       "[system]",
       `profile = ${JSON.stringify(p.profile)}`,
@@ -54,6 +76,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  await forge?.close();
   await m?.world.cleanup();
 });
 
@@ -101,6 +124,14 @@ describe("ternix upgrade", () => {
       lastRun: { result: "upgraded", commit: head },
       deployed: { commit: head, generation: 1, storePath: alpha, checked: true },
     });
+    expect(reported(head)).toEqual([
+      expect.stringMatching(/^success: upgraded to .*generation 1, checks passed/),
+    ]);
+    expect(forge.statuses.statuses.every((s) => s.sha === head)).toBe(true);
+    expect(r.stderr).toContain(
+      `upgrade: reported success for ${head.slice(0, 12)} to the forge as ${CONTEXT}`,
+    );
+    for (const req of forge.requests) expect(req.headers.authorization).toBe(`token ${TOKEN}`);
     // The machine booted this system: later kernel changes are measured against it.
     await symlink(alpha, m.paths.bootedSystem);
   });
@@ -111,6 +142,11 @@ describe("ternix upgrade", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("already runs");
     expect((await state()).lastRun?.result).toBe("up_to_date");
+    const head = (await state()).lastRun?.commit ?? "?";
+    expect(reported(head)).toEqual([
+      expect.stringMatching(/^success: upgraded/),
+      expect.stringMatching(/^success: alpha already runs/),
+    ]);
     expect((await switchLog()).length).toBe(2);
     expect((await readProfile(m.paths.profile)).generations).toHaveLength(1);
     expect(before).toContain("current-system");
@@ -150,6 +186,9 @@ describe("ternix upgrade", () => {
     );
     expect(r.stderr).not.toContain("Building");
     expect((await state()).lastRun).toMatchObject({ result: "refused", commit: rewritten });
+    expect(reported(rewritten)).toEqual([
+      expect.stringMatching(/^error: refused .*does not descend from the deployed commit/),
+    ]);
     const after = await m.snapshot();
     // Only the state file's last run changed.
     expect(after.split("\n").filter((l) => !l.includes('"'))).toEqual(
@@ -223,6 +262,7 @@ describe("ternix upgrade", () => {
     expect(tested[0]).toMatch(/^test .*-nixos-system-alpha-/);
     expect(tested[1]).toBe(`test ${running}`);
     expect((await state()).quarantined).toEqual([expect.objectContaining({ commit: bad })]);
+    expect(reported(bad)).toEqual([expect.stringMatching(/^failure: checks failed for .*service answers/)]);
 
     const logBefore = (await switchLog()).length;
     const again = await upgrade();
@@ -230,6 +270,10 @@ describe("ternix upgrade", () => {
     expect(again.stderr).not.toContain("Building");
     expect(again.stderr.match(/is quarantined/g)).toHaveLength(1);
     expect((await switchLog()).length).toBe(logBefore);
+    expect(reported(bad)).toEqual([
+      expect.stringMatching(/^failure: checks failed/),
+      expect.stringMatching(/^failure: .* is quarantined since/),
+    ]);
 
     await writeFile(join(m.world.fleetDir, "ternix.toml"), "");
     const fixed = await push("drop the failing check");
@@ -237,6 +281,7 @@ describe("ternix upgrade", () => {
     expect(newer.exitCode, newer.stderr).toBe(0);
     expect((await state()).deployed?.commit).toBe(fixed);
     expect((await readProfile(m.paths.profile)).current).toBe(3);
+    expect(reported(fixed)).toEqual([expect.stringMatching(/^success: upgraded to .*generation 3/)]);
   });
 
   it("a kernel change: reboot pending without --allow-reboot or outside the window; rebooted inside it", async () => {
@@ -248,6 +293,9 @@ describe("ternix upgrade", () => {
     expect(r.stderr).toMatch(
       /reboot needed \(the booted system's kernel, initrd, kernel-modules differ.*pending: --allow-reboot not given/,
     );
+    expect(reported((await state()).lastRun?.commit ?? "?")).toEqual([
+      expect.stringMatching(/^success: upgraded to .*; reboot pending$/),
+    ]);
     expect((await state()).rebootPending).toMatchObject({
       reason: expect.stringContaining("kernel") as unknown,
     });
@@ -311,18 +359,22 @@ describe("ternix upgrade", () => {
     expect(await readProfile(m.paths.profile)).toEqual(profileBefore);
     expect(r.stderr).toContain(`the boot default is unchanged: generation ${profileBefore.current}`);
     expect((await state()).lastRun).toMatchObject({ result: "error", message: "interrupted by SIGINT" });
+    // An interrupt is no verdict on the commit: nothing reported.
+    expect(reported((await state()).lastRun?.commit ?? "?")).toEqual([]);
     await rm(join(m.world.fleetDir, "ternix.toml"));
   });
 
   it("--dry-run builds and shows the diff, activates and records nothing", async () => {
     const stateBefore = await readFile(join(m.paths.stateDir, "state.json"), "utf8");
     const logBefore = await switchLog();
+    const writesBefore = forge.writes().length;
     const r = await upgrade(["--dry-run", "--json"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: "upgrade", result: "upgraded", dryRun: true });
     expect(r.stderr).toMatch(/upgrade: diff: .*added/);
     expect(await switchLog()).toEqual(logBefore);
     expect(await readFile(join(m.paths.stateDir, "state.json"), "utf8")).toBe(stateBefore);
+    expect(forge.writes().length).toBe(writesBefore);
   });
 
   it("--operation boot does phase 2 only: the boot default, nothing activated, recorded unchecked", async () => {
@@ -336,5 +388,49 @@ describe("ternix upgrade", () => {
     expect((await switchLog()).at(-1)).toBe(`boot ${booted}`);
     expect(await readlink(m.paths.currentSystem)).toBe(running);
     expect((await state()).deployed).toMatchObject({ storePath: booted, checked: false });
+  });
+
+  it("a forge that answers 500 does not fail the upgrade: warned, recorded, metric set; the token is nowhere", async () => {
+    forge.statuses.down = true;
+    const r = await upgrade();
+    forge.statuses.down = false;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: could not report .* to the forge \(the upgrade's result stands\): .*500/,
+    );
+    const st = await state();
+    expect(st).toMatchObject({ forgeReport: { ok: false, context: CONTEXT } });
+    expect(await readFile(metricsFile, "utf8")).toMatch(/^ternix_forge_report_failed 1$/m);
+    const status = await upgrade(["--status"]);
+    expect(status.stdout).toMatch(/^Forge report: {2}FAILED to post /m);
+
+    const again = await upgrade();
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await readFile(metricsFile, "utf8")).toMatch(/^ternix_forge_report_failed 0$/m);
+    for (const text of [
+      r.stdout,
+      r.stderr,
+      again.stdout,
+      again.stderr,
+      await readFile(join(m.paths.stateDir, "state.json"), "utf8"),
+      await readFile(metricsFile, "utf8"),
+    ])
+      expect(text).not.toContain(TOKEN);
+  });
+
+  it("a token file others can read is refused before anything runs (exit 64)", async () => {
+    const loose = join(m.world.dir, "loose-token");
+    await writeFile(loose, `${TOKEN}\n`, { mode: 0o644 });
+    await chmod(loose, 0o644);
+    const writes = forge.writes().length;
+    const r = await upgrade(["--forge-token-file", loose]);
+    expect(r.exitCode, r.stderr).toBe(64);
+    expect(r.stderr).toMatch(
+      /error: the forge token file .* is accessible to its group or to others \(mode 0644\)/,
+    );
+    expect(r.stderr).toMatch(/hint: .*chmod 600/);
+    expect(r.stderr).not.toContain("Fetching");
+    expect(r.stderr + r.stdout).not.toContain(TOKEN);
+    expect(forge.writes().length).toBe(writes);
   });
 });

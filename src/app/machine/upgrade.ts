@@ -9,7 +9,9 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ClosureDiff } from "../../closure/model.js";
 import { parseConfig } from "../../config/config.js";
-import { InputError } from "../../errors.js";
+import { InputError, InterruptedError } from "../../errors.js";
+import type { StatusForge } from "../../forge/types.js";
+import { isInterruption } from "../../proc/run.js";
 import type { Git } from "../../git/git.js";
 import { gitRevisionFlakeRef } from "../../nix/args.js";
 import type { Nix } from "../../nix/nix.js";
@@ -28,6 +30,7 @@ import { requireNixosSystem } from "./activation.js";
 import { compareSystems } from "./apply.js";
 import { acquireApplyLock } from "./apply-lock.js";
 import { checkSpecsFromConfig } from "./checks.js";
+import { postCommitStatus, upgradeCommitStatus } from "./forge-report.js";
 import { localTarget, runActivation, type EngineOperation } from "./engine.js";
 import { bootFilesOf, readProfile, storePathOfLink } from "./profile.js";
 import { loadState, updateState } from "./state-file.js";
@@ -73,6 +76,8 @@ export interface UpgradeDeps {
   effects: Effects;
   system: SystemEffects;
   onCheck?: ((result: CheckResult) => void) | undefined;
+  /** `--report-to-forge`: post each run's verdict as the commit status `ternix/host/<HOST>`. */
+  statusForge?: StatusForge | undefined;
 }
 
 export interface UpgradeReport {
@@ -126,7 +131,8 @@ export async function upgradeSystem(request: UpgradeRequest, deps: UpgradeDeps):
     // Also an interrupt is a run to report (the engine's restore runs after this, from the cleanup).
     if (!request.dryRun) {
       const message = error instanceof Error ? error.message : String(error);
-      await finish(request, deps, { result: "error", commit, message }).catch(() => undefined);
+      const interrupted = error instanceof InterruptedError || isInterruption(error);
+      await finish(request, deps, { result: "error", commit, message, interrupted }).catch(() => undefined);
     }
     throw error;
   } finally {
@@ -482,12 +488,29 @@ interface Finish {
   reboot?: RebootStep | undefined;
   /** Quarantine the commit, for this reason. */
   quarantine?: string | undefined;
+  /** The run was interrupted: no verdict to report to the forge. */
+  interrupted?: boolean | undefined;
 }
 
 /** Record the run in the state file and the metrics file (every run, success or not). */
 async function finish(request: UpgradeRequest, deps: UpgradeDeps, f: Finish): Promise<void> {
   const at = deps.effects.now().toISOString();
   const success = f.result === "up_to_date" || f.result === "upgraded";
+  // Before the state and metrics are written (they record how the report went) and before a reboot.
+  const status =
+    deps.statusForge === undefined || f.commit === undefined
+      ? undefined
+      : upgradeCommitStatus({
+          result: f.result,
+          message: f.message,
+          checked: f.deployed?.checked,
+          rebootPending: f.reboot?.report.action === "pending",
+          interrupted: f.interrupted,
+        });
+  const forgeReport =
+    status === undefined || deps.statusForge === undefined || f.commit === undefined
+      ? undefined
+      : await postCommitStatus(deps.statusForge, request.host, f.commit, status, at, deps.effects.onEvent);
   const next = await updateState(request.paths, (state: SystemState) => {
     const upgrade = state.upgrade ?? emptyUpgradeState();
     // A commit leaves quarantine when it succeeds (--retry) and is re-entered when it fails again.
@@ -509,6 +532,7 @@ async function finish(request: UpgradeRequest, deps: UpgradeDeps, f: Finish): Pr
             : upgrade.deployed,
         quarantined: quarantined.slice(-50),
         rebootPending: f.reboot !== undefined ? f.reboot.pending : upgrade.rebootPending,
+        forgeReport: forgeReport ?? upgrade.forgeReport,
       },
     };
   });
