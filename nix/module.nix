@@ -25,6 +25,8 @@ let
 
   signersInline = builtins.isList cfg.requireSignedBy;
 
+  report = cfg.reportStatus;
+
   # The host config contract shared with `ternix upgrade` (docs/upgrade.md; parsed by
   # src/config/config.ts, where unknown keys are errors). null values are left out of the file.
   settings = {
@@ -41,7 +43,11 @@ let
         else "${cfg.requireSignedBy}";
       metrics-file = cfg.metrics.file;
       inherit (cfg) prebuilt;
+      report-to-forge = if report.enable then true else null;
+      forge-token-file = if report.enable then report.tokenFile else null;
     };
+    # Which forge the reports go to; absent keys are taken from the repository URL.
+    forge = if report.enable then { inherit (report.forge) kind url repository; } else null;
     system = {
       reboot = [ "systemctl" "reboot" ];
       state-dir = stateDir;
@@ -213,6 +219,41 @@ in
       description = "Write Prometheus metrics here after every run (for node-exporter's textfile collector).";
     };
 
+    reportStatus = {
+      enable = mkEnableOption "reporting each run's verdict on a commit to the forge as the commit status `ternix/host/<host>`, which `ternix promote` waits for (docs/rollout.md)";
+
+      forge = {
+        kind = mkOption {
+          type = types.nullOr (types.enum [ "github" "forgejo" "gitea" ]);
+          default = null;
+          description = "The forge's API. `null`: from the repository URL (github.com is GitHub, any other host Forgejo/Gitea).";
+        };
+        url = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "https://git.example.org";
+          description = "The forge's web root, or its API root (ending in /api/v1 or /api/v3). `null`: from the repository URL.";
+        };
+        repository = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          example = "ops/fleet";
+          description = "`owner/repo` on the forge. `null`: from the repository URL.";
+        };
+      };
+
+      tokenFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/secrets/ternix-forge-token";
+        description = ''
+          A file holding only the API token (GitHub: `statuses: write`; Forgejo/Gitea: `write:repository`),
+          owned by root and readable by root only; Ternix refuses a file its group or others may read.
+          A path as a string, so the token is never copied into the Nix store.
+        '';
+      };
+    };
+
     environment = mkOption {
       type = types.attrsOf types.str;
       default = { };
@@ -285,6 +326,14 @@ in
       {
         assertion = cfg.metrics.file == null || lib.hasPrefix "/" cfg.metrics.file;
         message = "${opt}.metrics.file = ${builtins.toJSON cfg.metrics.file} must be an absolute path.";
+      }
+      {
+        assertion = !report.enable || (report.tokenFile != null && lib.hasPrefix "/" report.tokenFile && !(lib.hasPrefix builtins.storeDir report.tokenFile));
+        message = "${opt}.reportStatus.tokenFile must be set to an absolute path outside the Nix store (a string such as \"/run/secrets/ternix-forge-token\", readable by root only) when reportStatus.enable is true; got ${builtins.toJSON report.tokenFile}.";
+      }
+      {
+        assertion = !report.enable || report.forge.repository == null || builtins.match "[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+" report.forge.repository != null;
+        message = "${opt}.reportStatus.forge.repository must be owner/repo, e.g. \"ops/fleet\"; got ${builtins.toJSON report.forge.repository}.";
       }
     ] ++ map (message: { assertion = false; inherit message; }) checkProblems;
 

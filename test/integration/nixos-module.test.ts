@@ -54,6 +54,11 @@ const FULL = {
   environmentFile: "/run/secrets/ternix-upgrade.env",
   // A space and a quote: git runs GIT_SSH_COMMAND through a shell.
   sshKeyFile: "/etc/ternix/deploy key's",
+  reportStatus: {
+    enable: true,
+    forge: { kind: "forgejo", url: "https://git.example.org", repository: "ops/fleet" },
+    tokenFile: "/run/secrets/ternix-forge-token",
+  },
 };
 
 /**
@@ -93,6 +98,9 @@ const WRONG_GROUPS: Record<string, { settings: Record<string, unknown>; hostName
     },
   },
   emptyWindow: { settings: { allowReboot: true, rebootWindow: { lower: "03:00", upper: "03:00" } } },
+  report: {
+    settings: { reportStatus: { enable: true, tokenFile: "secrets/token", forge: { repository: "fleet" } } },
+  },
 };
 const WRONG: { name: string; group: keyof typeof WRONG_GROUPS; message: string }[] = [
   { name: "no repo", group: "many", message: "services.ternix.upgrade.repo is not set" },
@@ -154,6 +162,16 @@ const WRONG: { name: string; group: keyof typeof WRONG_GROUPS; message: string }
     message: 'checks, entry 3 has type = "ping": Ternix knows "command", "http" and "tcp" checks',
   },
   { name: "tcp check without port", group: "many", message: 'checks, entry 4 (type = "tcp") needs port' },
+  {
+    name: "reportStatus with a relative token file",
+    group: "report",
+    message: "reportStatus.tokenFile must be set to an absolute path outside the Nix store",
+  },
+  {
+    name: "reportStatus with a repository that is not owner/repo",
+    group: "report",
+    message: 'reportStatus.forge.repository must be owner/repo, e.g. \"ops/fleet\"; got "fleet"',
+  },
 ];
 
 const CASES: Record<string, Record<string, unknown>> = {
@@ -355,6 +373,14 @@ describe.skipIf(!present)(title, () => {
         "require-signed": "/etc/ternix/allowed_signers",
         "metrics-file": "/var/lib/prometheus-node-exporter-text-files/ternix.prom",
         prebuilt: true,
+        "report-to-forge": true,
+        "forge-token-file": "/run/secrets/ternix-forge-token",
+      },
+      forge: {
+        ...defaults.forge,
+        kind: "forgejo",
+        url: "https://git.example.org",
+        repository: "ops/fleet",
       },
       system: { ...defaults.system, reboot: ["systemctl", "reboot"], "state-dir": "/var/lib/ternix" },
       checks: [
