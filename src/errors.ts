@@ -12,6 +12,8 @@ export const ExitCode = {
   lockUnchanged: 2,
   /** plan/pr: flake.lock changed but no host closure differs. */
   noHostChanged: 3,
+  /** promote: not yet (a host has not reported success, or not for long enough); nothing pushed. */
+  notYet: 3,
   /** plan/pr: the update breaks the build of at least one host that built before. */
   hostBroken: 4,
   /** A check failed: `inputs --check` policy, or health checks after `switch` (rolled back). */

@@ -27,6 +27,8 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   ["vm", async () => (await import("./vm.js")).registerVm],
   ["doctor", async () => (await import("./doctor.js")).registerDoctor],
+  // Across the fleet: advance the rollout waves.
+  ["promote", async () => (await import("./promote.js")).registerPromote],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
   ["completion", async () => (await import("./completion.js")).registerCompletion],

@@ -64,10 +64,39 @@ reboot = ["/run/current-system/sw/bin/systemctl", "reboot"]
       "require-signed": "/etc/ternix/allowed_signers",
       "metrics-file": "/var/lib/node-exporter/ternix.prom",
       prebuilt: true,
+      "report-to-forge": false,
     });
     expect(defaultConfig().upgrade.prebuilt).toBe(false);
     expect(config.system.reboot).toEqual(["/run/current-system/sw/bin/systemctl", "reboot"]);
     expect(defaultConfig().system.reboot).toEqual(["systemctl", "reboot"]);
+  });
+
+  it("reads [[rollout.waves]] (docs/rollout.md) and refuses a bad min-age", () => {
+    const config = parseConfig(
+      `
+[rollout]
+stale-after = "12h"
+[[rollout.waves]]
+branch = "main"
+hosts = ["canary-1"]
+min-age = "1d"
+[[rollout.waves]]
+branch = "deploy/stable"
+hosts = ["web", "db"]
+`,
+      "ternix.toml",
+    );
+    expect(config.rollout).toEqual({
+      "stale-after": "12h",
+      waves: [
+        { branch: "main", hosts: ["canary-1"], "min-age": "1d" },
+        { branch: "deploy/stable", hosts: ["web", "db"] },
+      ],
+    });
+    expect(defaultConfig().rollout).toEqual({ waves: [], "stale-after": "2d" });
+    expect(() =>
+      parseConfig('[[rollout.waves]]\nbranch = "main"\nmin-age = "a day"\n', "ternix.toml"),
+    ).toThrow(/rollout\.waves\.0\.min-age: a duration like/);
   });
 
   const withOptions = (options: string) => parseConfig(`[nix]\noptions = { ${options} }\n`, "ternix.toml");

@@ -139,6 +139,25 @@ export const Config = z.strictObject({
     })
     .prefault({}),
   checks: z.array(Check).default([]),
+  /** Staged rollout (docs/rollout.md): hosts follow a branch per wave; `ternix promote` advances them. */
+  rollout: z
+    .strictObject({
+      waves: z
+        .array(
+          z.strictObject({
+            /** The branch this wave's hosts follow ([upgrade] branch on them). */
+            branch: z.string().min(1),
+            /** Host names (or @tags) whose reports gate promoting this wave's commit to the next wave. */
+            hosts: z.array(z.string().min(1)).default([]),
+            /** How long this wave's hosts must run a commit before the next wave gets it. */
+            "min-age": Duration.optional(),
+          }),
+        )
+        .default([]),
+      /** `ternix status --from-forge`: a host with no report for this long is stale. */
+      "stale-after": Duration.default("2d"),
+    })
+    .prefault({}),
 });
 export type Config = z.infer<typeof Config>;
 
