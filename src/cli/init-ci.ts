@@ -4,7 +4,14 @@ import { readUserFile } from "../proc/files.js";
 import { relative, sep } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { DEFAULT_CI_SCHEDULE, writeCiWorkflow, type CiWorkflowFs } from "../app/fleet/init-ci.js";
+import {
+  DEFAULT_CI_SCHEDULE,
+  DEFAULT_PROMOTE_SCHEDULE,
+  renderPromoteWorkflow,
+  writeCiWorkflow,
+  writeWorkflowFile,
+  type CiWorkflowFs,
+} from "../app/fleet/init-ci.js";
 import { ExitCode } from "../errors.js";
 import { action, type RegisterCommand } from "./command.js";
 import { VERSION } from "./version.js";
@@ -16,6 +23,7 @@ export interface InitCiOptions {
   force?: boolean;
   flake?: string;
   tokenSecret?: string;
+  promote?: boolean;
 }
 
 const nodeFs: CiWorkflowFs = {
@@ -50,6 +58,10 @@ export const registerInit: RegisterCommand = (program, runtime) => {
       "--token-secret <name>",
       "secret holding the API token (default: the automatic GITHUB_TOKEN / FORGEJO_TOKEN)",
     )
+    .option(
+      "--promote",
+      `write the workflow that runs \`ternix promote\` for each [[rollout.waves]] wave instead (hourly by default, "${DEFAULT_PROMOTE_SCHEDULE}"; docs/rollout.md)`,
+    )
     .option("--force", "replace an existing workflow file")
     .option(
       "--flake <dir>",
@@ -70,6 +82,28 @@ Prints the path written. See docs/pr.md for the repository settings the workflow
         const root = flake.gitRoot ?? flake.dir;
         const sub = relative(root, flake.dir).split(sep).join("/");
         const forge = options.forge === "github" ? "github" : "forgejo";
+        const workingDirectory = sub === "" ? undefined : sub;
+        if (options.promote) {
+          const config = await rt.config(flake.dir);
+          const workflow = renderPromoteWorkflow({
+            forge,
+            branches: config.rollout.waves.slice(1).map((w) => w.branch),
+            schedule: options.schedule,
+            runsOn: options.runsOn,
+            tokenSecret: options.tokenSecret,
+            workingDirectory,
+            ternixVersion: VERSION,
+            workflowsDir: options.forge === "gitea" ? ".gitea/workflows" : undefined,
+          });
+          const written = await writeWorkflowFile(nodeFs, root, workflow, workingDirectory, {
+            force: options.force ?? false,
+          });
+          if (written.unchanged) rt.output.info("The workflow is already up to date.");
+          else if (written.replaced) rt.output.info("Replaced the existing workflow.");
+          else rt.output.info("Commit it; the hosts must report with --report-to-forge (docs/rollout.md).");
+          rt.output.stdout(written.path);
+          return ExitCode.ok;
+        }
         const written = await writeCiWorkflow(
           nodeFs,
           root,

@@ -233,8 +233,18 @@ export async function writeCiWorkflow(
   options: CiWorkflowOptions,
   { force = false }: { force?: boolean } = {},
 ): Promise<WrittenCiWorkflow> {
-  const workflow = renderCiWorkflow(options);
-  const flakeRoot = join(flakeDir, options.workingDirectory ?? ".");
+  return writeWorkflowFile(fs, flakeDir, renderCiWorkflow(options), options.workingDirectory, { force });
+}
+
+/** Writes a rendered workflow below the repository root `flakeDir` (see `writeCiWorkflow`). */
+export async function writeWorkflowFile(
+  fs: CiWorkflowFs,
+  flakeDir: string,
+  workflow: CiWorkflowFile,
+  workingDirectory: string | undefined,
+  { force = false }: { force?: boolean } = {},
+): Promise<WrittenCiWorkflow> {
+  const flakeRoot = join(flakeDir, workingDirectory ?? ".");
   if (!(await fs.exists(join(flakeRoot, "flake.nix")))) {
     throw new InputError(`no flake.nix in ${flakeRoot}`, {
       hint: "Run `ternix init ci` inside the repository holding your flake, or pass --flake DIR.",
@@ -352,4 +362,128 @@ function yamlString(value: string): string {
 
 function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export const PROMOTE_WORKFLOW_NAME = "ternix-promote.yml";
+/** Hourly, off the full hour (schedulers are busiest at :00). */
+export const DEFAULT_PROMOTE_SCHEDULE = "17 * * * *";
+
+export interface PromoteWorkflowOptions extends Pick<
+  CiWorkflowOptions,
+  | "forge"
+  | "runsOn"
+  | "nodeVersion"
+  | "ternixVersion"
+  | "ternixCommand"
+  | "workingDirectory"
+  | "tokenSecret"
+  | "forgejoActionsUrl"
+  | "workflowsDir"
+> {
+  /** The branches to promote to, in wave order: every `[[rollout.waves]]` branch after the first. */
+  branches: readonly string[];
+  /** Default `DEFAULT_PROMOTE_SCHEDULE`. */
+  schedule?: string | undefined;
+}
+
+/**
+ * `ternix init ci --promote`: a scheduled workflow running `ternix promote --to BRANCH` for each
+ * wave (docs/rollout.md). Exit 3 ("not yet") is the usual outcome and passes; 5 (a canary failed),
+ * 6 (not a fast-forward) and errors fail the job. Every wave is tried even when an earlier one fails.
+ */
+export function renderPromoteWorkflow(options: PromoteWorkflowOptions): CiWorkflowFile {
+  const forge = options.forge;
+  if (options.branches.length === 0) {
+    throw new UsageError("no wave to promote to: [[rollout.waves]] lists fewer than two branches.", {
+      hint: "List the canaries' branch first and each later wave after it in ternix.toml (docs/rollout.md).",
+    });
+  }
+  const schedule = validateCron(options.schedule ?? DEFAULT_PROMOTE_SCHEDULE);
+  const runsOn = requireText(options.runsOn ?? (forge === "github" ? "ubuntu-latest" : "docker"), "runs-on");
+  const nodeVersion = requireText(options.nodeVersion ?? "20", "Node.js version");
+  const tokenSecret = options.tokenSecret ?? (forge === "github" ? "GITHUB_TOKEN" : "FORGEJO_TOKEN");
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenSecret)) {
+    throw new UsageError(`"${tokenSecret}" is not a valid secret name`, {
+      hint: "Secret names contain only letters, digits and _, and do not start with a digit.",
+    });
+  }
+  const defaultToken = tokenSecret === (forge === "github" ? "GITHUB_TOKEN" : "FORGEJO_TOKEN");
+  const workingDirectory = normalizeRelativeDir(options.workingDirectory);
+  const actionsBase = (options.forgejoActionsUrl ?? "https://data.forgejo.org").replace(/\/+$/, "");
+  const actions = forge === "github" ? ACTIONS.github : ACTIONS.forgejo(actionsBase);
+  const ternix =
+    options.ternixCommand === undefined
+      ? `npx --yes ternix@${shellQuote(requireText(options.ternixVersion ?? "latest", "Ternix version"))}`
+      : requireText(options.ternixCommand, "Ternix command");
+  const q = yamlString;
+  const steps = options.branches.flatMap((branch, i) => {
+    const name = requireText(branch, "branch name");
+    // Plain names only: the name lands in YAML and in a shell line the runner expands `${{ }}` in.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(name)) {
+      throw new UsageError(`the wave branch ${JSON.stringify(name)} cannot go into a workflow as it is.`, {
+        hint: "Use letters, digits, '.', '_', '-' and '/' in wave branch names, e.g. deploy/stable.",
+      });
+    }
+    return [
+      `      - name: ${q(`Promote to ${name}`)}`,
+      // Every wave is looked at, whatever an earlier one said.
+      ...(i === 0 ? [] : [`        if: \${{ !cancelled() }}`]),
+      ...(workingDirectory === undefined ? [] : [`        working-directory: ${q(workingDirectory)}`]),
+      `        env:`,
+      `          TERNIX_FORGE_TOKEN: \${{ secrets.${tokenSecret} }}`,
+      `        run: |`,
+      `          set +e`,
+      `          ${ternix} promote --to ${shellQuote(name)}`,
+      `          code=$?`,
+      `          # 3: not yet (a host has not reported, or the bake time has not passed). Not a failure.`,
+      `          if [ "$code" -eq 3 ]; then exit 0; fi`,
+      `          exit "$code"`,
+    ];
+  });
+  const lines = [
+    `# Generated by \`ternix init ci --promote\`: advances the rollout waves of ternix.toml`,
+    `# [[rollout.waves]] (docs/rollout.md). Each wave's branch is fast-forwarded to the previous`,
+    `# wave's commit once its hosts reported success on it for min-age, and never force-pushed.`,
+    `# Exit 5 (a canary failed) fails the job: fix the commit on the canaries' branch.`,
+    ...(forge === "github"
+      ? [`# If a wave's branch is protected, let this workflow's token push to it (fast-forwards only).`]
+      : [
+          `# If the automatic token cannot push to a wave's branch, store a token with write:repository`,
+          `# as a secret (e.g. TERNIX_FORGE_TOKEN) and use its name in place of FORGEJO_TOKEN below.`,
+        ]),
+    ``,
+    `name: ternix promote`,
+    ``,
+    `on:`,
+    `  schedule:`,
+    `    - cron: ${q(schedule)}`,
+    `  workflow_dispatch:`,
+    ``,
+    `permissions:`,
+    `  contents: write`,
+    `  statuses: read`,
+    ``,
+    `concurrency:`,
+    `  group: ternix-promote`,
+    `  cancel-in-progress: false`,
+    ``,
+    `jobs:`,
+    `  promote:`,
+    `    runs-on: ${q(runsOn)}`,
+    `    steps:`,
+    `      - name: Check out with full history`,
+    `        uses: ${actions.checkout}`,
+    `        with:`,
+    `          fetch-depth: 0`,
+    ...(defaultToken ? [] : [`          token: \${{ secrets.${tokenSecret} }}`]),
+    `      - name: Set up Node.js`,
+    `        uses: ${actions.setupNode}`,
+    `        with:`,
+    `          node-version: ${q(nodeVersion)}`,
+    ...steps,
+    ``,
+  ];
+  const workflowsDir = normalizeRelativeDir(options.workflowsDir);
+  const dir = workflowsDir ?? (forge === "github" ? ".github/workflows" : ".forgejo/workflows");
+  return { path: `${dir}/${PROMOTE_WORKFLOW_NAME}`, content: lines.join("\n") };
 }
