@@ -29,6 +29,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["doctor", async () => (await import("./doctor.js")).registerDoctor],
   // Across the fleet: advance the rollout waves.
   ["promote", async () => (await import("./promote.js")).registerPromote],
+  ["status", async () => (await import("./status.js")).registerStatus],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
   ["completion", async () => (await import("./completion.js")).registerCompletion],

@@ -258,4 +258,55 @@ describe("ternix promote", () => {
     expect(tag.exitCode).toBe(64);
     expect(tag.stderr).toMatch(/hint: List the host names instead/);
   });
+
+  it("status --from-forge: per host the newest reported commit, the result, commits behind, stale", async () => {
+    const stable = await remoteHead(STABLE);
+    const main = await remoteHead("main");
+    report(b, "web", "success", 3, "web already runs b");
+    report(b, "web", "success", 60, "upgraded to b");
+    const r = await runCli(["status", "--from-forge", "--json", ...forgeFlags()], { cwd: w.work, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    const json = JSON.parse(r.stdout) as { hosts: { host: string }[] };
+    expect(json).toMatchObject({
+      schemaVersion: 1,
+      kind: "status-forge",
+      staleAfter: "2d",
+      heads: [
+        { branch: "main", commit: main },
+        { branch: STABLE, commit: stable },
+      ],
+    });
+    const row = (host: string) => json.hosts.find((h) => h.host === host);
+    // canary-1's newest report is on main's head, 48 h ago (the non-fast-forward test): within 2d.
+    expect(row("canary-1")).toMatchObject({
+      branch: "main",
+      commit: main,
+      result: "success",
+      behind: 0,
+      stale: false,
+    });
+    // web reported on b; deploy/stable moved one commit past it (the concurrent push).
+    expect(row("web")).toMatchObject({
+      branch: STABLE,
+      commit: b,
+      result: "success",
+      behind: 1,
+      stale: false,
+    });
+    expect(row("db")).toMatchObject({
+      branch: STABLE,
+      commit: null,
+      result: null,
+      behind: null,
+      stale: true,
+    });
+
+    const text = await runCli(["status", "--from-forge", "--hosts", "db", ...forgeFlags()], {
+      cwd: w.work,
+      env,
+    });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^db +deploy\/stable +- +no report +>29 +- +stale \(no report for 2d\)$/m);
+  });
 });
