@@ -391,6 +391,8 @@ describe("ternix upgrade", () => {
   });
 
   it("a forge that answers 500 does not fail the upgrade: warned, recorded, metric set; the token is nowhere", async () => {
+    // Without the SIGINT test's slow check (its `sleep 20` would run again).
+    const sha = await push("drop the slow check");
     forge.statuses.down = true;
     const r = await upgrade();
     forge.statuses.down = false;
@@ -399,7 +401,8 @@ describe("ternix upgrade", () => {
       /warning: could not report .* to the forge \(the upgrade's result stands\): .*500/,
     );
     const st = await state();
-    expect(st).toMatchObject({ forgeReport: { ok: false, context: CONTEXT } });
+    expect(st).toMatchObject({ forgeReport: { ok: false, context: CONTEXT, commit: sha, state: "success" } });
+    expect(reported(sha)).toEqual([]);
     expect(await readFile(metricsFile, "utf8")).toMatch(/^ternix_forge_report_failed 1$/m);
     const status = await upgrade(["--status"]);
     expect(status.stdout).toMatch(/^Forge report: {2}FAILED to post /m);

@@ -19,6 +19,12 @@ describe("upgradeCommitStatus", () => {
       "web already runs abc; reboot pending",
     ],
     [
+      "upgraded, rebooting",
+      { result: "upgraded", message: "upgraded to abc", checked: true, rebooting: true },
+      "success",
+      "upgraded to abc; rebooting now",
+    ],
+    [
       "boot default only (unchecked)",
       { result: "upgraded", message: "abc is the boot default", checked: false },
       "pending",

@@ -22,6 +22,8 @@ export interface UpgradeVerdict {
   /** Whether the deployed system's checks ran (false for `--operation boot`). */
   checked?: boolean | undefined;
   rebootPending?: boolean | undefined;
+  /** The host reboots right after the report. */
+  rebooting?: boolean | undefined;
   /** An interrupt (Ctrl-C, SIGTERM) is no verdict on the commit. */
   interrupted?: boolean | undefined;
 }
@@ -39,7 +41,7 @@ export interface CommitStatusReport {
  */
 export function upgradeCommitStatus(v: UpgradeVerdict): CommitStatusReport | undefined {
   if (v.interrupted) return undefined;
-  const reboot = v.rebootPending ? "; reboot pending" : "";
+  const reboot = v.rebootPending ? "; reboot pending" : v.rebooting ? "; rebooting now" : "";
   const text = (state: CommitState, prefix = "") => ({
     state,
     description: fitDescription(`${prefix}${v.message}${reboot}`),

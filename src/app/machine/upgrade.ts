@@ -505,6 +505,7 @@ async function finish(request: UpgradeRequest, deps: UpgradeDeps, f: Finish): Pr
           message: f.message,
           checked: f.deployed?.checked,
           rebootPending: f.reboot?.report.action === "pending",
+          rebooting: f.reboot?.report.action === "rebooting",
           interrupted: f.interrupted,
         });
   const forgeReport =
