@@ -170,7 +170,7 @@ const WRONG: { name: string; group: keyof typeof WRONG_GROUPS; message: string }
   {
     name: "reportStatus with a repository that is not owner/repo",
     group: "report",
-    message: 'reportStatus.forge.repository must be owner/repo, e.g. \"ops/fleet\"; got "fleet"',
+    message: 'reportStatus.forge.repository must be owner/repo, e.g. "ops/fleet"; got "fleet"',
   },
 ];
 

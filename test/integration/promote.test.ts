@@ -13,6 +13,7 @@ import {
   NIXPKGS_1,
   OWNER,
   REPO,
+  startFakeForgejo,
   startFakeGitHub,
   testConfig,
   testEffects,
@@ -308,5 +309,32 @@ describe("ternix promote", () => {
     });
     expect(text.exitCode, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^db +deploy\/stable +- +no report +>29 +- +stale \(no report for 2d\)$/m);
+  });
+
+  it("on Forgejo: creates a wave branch that does not exist yet once the canary's success is old enough", async () => {
+    const forgejo = await startFakeForgejo();
+    try {
+      const main = await remoteHead("main");
+      forgejo.statuses.add(main, {
+        context: "ternix/host/canary-1",
+        state: "success",
+        at: new Date(Date.now() - 50 * HOUR),
+      });
+      const flags = ["--forge", "forgejo", "--api-url", forgejo.apiUrl, "--repository", `${OWNER}/${REPO}`];
+      const r = await runCli(
+        ["promote", "--to", "deploy/new", "--hosts", "canary-1", "--min-age", "2d", ...flags],
+        {
+          cwd: w.work,
+          env,
+        },
+      );
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`deploy/new ← main ${main.slice(0, 12)}: promoted (was (none))`);
+      expect(r.stdout + r.stderr).not.toContain(TOKEN);
+      expect(await remoteHead("deploy/new")).toBe(main);
+      for (const req of forgejo.requests) expect(req.headers.authorization).toBe(`token ${TOKEN}`);
+    } finally {
+      await forgejo.close();
+    }
   });
 });
