@@ -93,6 +93,11 @@ export interface BuildOptions {
   outLink?: string | undefined;
   /** Build everything that can be built even when some derivations fail. */
   keepGoing?: boolean | undefined;
+  /**
+   * Nix's structured log on stderr (`--log-format internal-json`, capability `internalJsonLog`) with
+   * `-v`, as nix-output-monitor asks for it: build, download and progress activities to follow.
+   */
+  structuredLog?: boolean | undefined;
 }
 
 /**
@@ -105,6 +110,7 @@ export function buildArgs(installables: readonly string[], options: BuildOptions
   if (options.outLink !== undefined) args.push("--out-link", options.outLink);
   else args.push("--no-link");
   if (options.keepGoing) args.push("--keep-going");
+  if (options.structuredLog) args.push("--log-format", "internal-json", "-v");
   args.push(...installables);
   return args;
 }

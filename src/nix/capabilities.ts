@@ -27,6 +27,8 @@ export interface NixCapabilities {
    * before: `/nix/var/nix/profiles/per-user/$USER`. Root's stay under the state directory.
    */
   profilesInStateHome: boolean;
+  /** `--log-format internal-json`: the structured log that build progress is read from. */
+  internalJsonLog: boolean;
 }
 
 type Capability = keyof NixCapabilities;
@@ -83,6 +85,13 @@ export const CAPABILITY_RULES: Readonly<Record<Capability, CapabilityRule>> = {
     nix: [2, 14],
     lix: [2, 90],
     source: "Nix 2.14 release notes: user profiles move to $XDG_STATE_HOME/nix/profiles",
+  },
+  internalJsonLog: {
+    // Older than the oldest Nix Ternix supports; Lix kept it from CppNix 2.18.
+    nix: [2, 8],
+    lix: [2, 90],
+    source:
+      "recorded from Nix 2.8.0 and 2.24.15 (testdata/build-internal-json-*): same actions, 2.24 adds `parent`",
   },
 };
 

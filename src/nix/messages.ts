@@ -51,6 +51,18 @@ export interface BuildFailure {
 export function parseBuildFailures(stderr: string): BuildFailure[] {
   const failures: BuildFailure[] = [];
   let current: BuildFailure | undefined;
+  // A structured build through a daemon reports a failed builder twice (recorded from 2.8 and 2.24
+  // with --log-format internal-json: the daemon's message, then the client's final error); a local
+  // store's first report alone has the log lines (internal-log.ts). One failure per derivation,
+  // the one with the most log lines.
+  const unique = () => {
+    const best = new Map<string, BuildFailure>();
+    for (const f of failures) {
+      const seen = best.get(f.drvPath);
+      if (!seen || f.log.length > seen.log.length) best.set(f.drvPath, f);
+    }
+    return [...best.values()];
+  };
   for (const line of stderr.split("\n")) {
     const start = /error:\s+(?:builder for|Cannot build) '([^']+\.drv)'/.exec(line);
     if (start) {
@@ -64,7 +76,7 @@ export function parseBuildFailures(stderr: string): BuildFailure[] {
       else if (/^\S/.test(line)) current = undefined;
     }
   }
-  return failures;
+  return unique();
 }
 
 /**

@@ -65,6 +65,8 @@ describe("capabilitiesFor", () => {
     derivationShow: false,
     installablesFromStdin: false,
     profilesInStateHome: false,
+    // Already in 2.8, the oldest supported.
+    internalJsonLog: true,
   };
   // Everything CppNix 2.18 had.
   const like218 = {
@@ -165,6 +167,16 @@ describe("argument builders", () => {
       "--out-link",
       "/tmp/r/result",
       "--keep-going",
+      "a",
+    ]);
+    expect(buildArgs(["a"], { keepGoing: true, structuredLog: true })).toEqual([
+      "build",
+      "--json",
+      "--no-link",
+      "--keep-going",
+      "--log-format",
+      "internal-json",
+      "-v",
       "a",
     ]);
   });

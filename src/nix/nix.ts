@@ -23,6 +23,7 @@ import {
   type NixGlobalOptions,
 } from "./args.js";
 import { parseDerivationShow, type Derivation } from "./derivation.js";
+import { createPlainLog, parseNixLogLine, type NixLogEvent } from "./internal-log.js";
 import { parseDryRun, type DryRun } from "./dry-run.js";
 import { capabilitiesFor, type NixCapabilities } from "./capabilities.js";
 import {
@@ -56,8 +57,17 @@ export interface NixAdapterOptions {
 export interface BuildOutcome {
   ok: boolean;
   results: BuildResult[];
+  /** What Nix printed; for a structured build, the plain log rebuilt from it (internal-log.ts). */
   stderr: string;
   exitCode: number | null;
+}
+
+export interface StructuredBuildOptions {
+  /**
+   * Follow the build through Nix's structured log: every event, as it comes. `stderr` is then the
+   * plain log Nix would have printed, and `onStderrLine` (--verbose) gets its lines.
+   */
+  onLog?: ((event: NixLogEvent) => void) | undefined;
 }
 
 export interface Nix {
@@ -71,7 +81,10 @@ export interface Nix {
   flakeLock(flakeRef: string, cwd?: string): Promise<void>;
   evalJson(installable: string, apply?: string, options?: RunOptions): Promise<unknown>;
   drvInstallable(drvPath: string): string;
-  build(installables: readonly string[], options?: BuildOptions & RunOptions): Promise<BuildOutcome>;
+  build(
+    installables: readonly string[],
+    options?: BuildOptions & RunOptions & StructuredBuildOptions,
+  ): Promise<BuildOutcome>;
   pathInfo(
     paths: readonly string[],
     options?: { recursive?: boolean; closureSize?: boolean },
@@ -220,12 +233,30 @@ export function nixAdapter(version: NixVersion, options: NixAdapterOptions): Nix
     },
     drvInstallable: (drvPath) => drvInstallable(caps, drvPath),
     async build(installables, o = {}) {
-      const result = await call(buildArgs(installables, o), o);
+      const { onLog, ...rest } = o;
+      const structured = onLog !== undefined && caps.internalJsonLog;
+      const plain = createPlainLog();
+      const result = await call(
+        buildArgs(installables, { ...rest, structuredLog: structured }),
+        structured
+          ? {
+              ...rest,
+              // Every build's output passes through here: read it line by line, keep none of it.
+              keepStderr: false,
+              onStderrLine: (line) => {
+                const event = parseNixLogLine(line);
+                if (event === undefined) return;
+                for (const text of plain.feed(event)) options.onStderrLine?.(text);
+                onLog(event);
+              },
+            }
+          : rest,
+      );
       const ok = result.exitCode === 0;
       return {
         ok,
         results: ok ? parseBuildOutput(result.stdout) : [],
-        stderr: result.stderr,
+        stderr: structured ? plain.text() : result.stderr,
         exitCode: result.exitCode,
       };
     },

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 import { TernixError } from "../errors.js";
 
 export interface RunOptions {
@@ -9,6 +10,11 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Called with each complete stderr line as it arrives (progress). */
   onStderrLine?: ((line: string) => void) | undefined;
+  /**
+   * Keep stderr in the result (default). `false` for a long structured log that is read line by
+   * line (`nix build --log-format internal-json` carries every build's output): memory stays flat.
+   */
+  keepStderr?: boolean | undefined;
   /** Called with each complete stdout line as it arrives. */
   onStdoutLine?: ((line: string) => void) | undefined;
   /**
@@ -96,7 +102,7 @@ export const run: Run = (command, args, options = {}) =>
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     lineSplitter(child.stdout, out, options.onStdoutLine);
-    lineSplitter(child.stderr, err, options.onStderrLine);
+    lineSplitter(child.stderr, options.keepStderr === false ? undefined : err, options.onStderrLine);
     if (options.input !== undefined && child.stdin) {
       child.stdin.on("error", () => undefined);
       child.stdin.end(options.input);
@@ -122,20 +128,24 @@ function concat(chunks: Buffer[]): string {
 
 function lineSplitter(
   stream: NodeJS.ReadableStream | null,
-  sink: Buffer[],
+  sink: Buffer[] | undefined,
   onLine: ((line: string) => void) | undefined,
 ): void {
   if (!stream) return;
   let pending = "";
+  // A chunk may end inside a multi-byte character; the decoder keeps its first bytes for the next.
+  const decoder = new StringDecoder("utf8");
   stream.on("data", (chunk: Buffer) => {
-    sink.push(chunk);
+    sink?.push(chunk);
     if (!onLine) return;
-    pending += chunk.toString("utf8");
+    pending += decoder.write(chunk);
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
     for (const line of lines) onLine(line);
   });
   stream.on("end", () => {
-    if (onLine && pending) onLine(pending);
+    if (!onLine) return;
+    pending += decoder.end();
+    if (pending) onLine(pending);
   });
 }
