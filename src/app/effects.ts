@@ -1,4 +1,5 @@
 import type { Run } from "../proc/run.js";
+import type { TargetProgress } from "./build-progress.js";
 import type { Cleanup } from "./cleanup.js";
 import type { ClosureCache } from "./closure-cache.js";
 
@@ -13,7 +14,17 @@ export type AppEvent =
       side?: "before" | "after" | undefined;
       detail?: string | undefined;
     }
-  | { type: "build-line"; line: string };
+  | { type: "build-line"; line: string }
+  /** A build's progress per host (build-progress.ts), whenever it changes. */
+  | { type: "build-progress"; side?: "before" | "after" | undefined; hosts: readonly TargetProgress[] }
+  /** One derivation of a build finished (built, or its builder failed); `hosts` are those that need it. */
+  | {
+      type: "build-finished";
+      side?: "before" | "after" | undefined;
+      drvPath: string;
+      ok: boolean;
+      hosts: readonly string[];
+    };
 
 /** The effects a use case may perform, passed in so tests can give real or fake ones. */
 export interface Effects {

@@ -2,6 +2,7 @@
 import type { AppEvent } from "../app/effects.js";
 import { TernixError } from "../errors.js";
 import { FORGE_TOKEN_VARIABLES } from "../forge/token-variables.js";
+import { renderBuildFinished } from "../report/build-progress.js";
 import { printable, printableLines, terminalSafe } from "../report/style.js";
 
 export interface OutputOptions {
@@ -99,6 +100,13 @@ export function createOutput(options: OutputOptions, env: NodeJS.ProcessEnv = pr
           break;
         case "build-line":
           if (options.verbose) err(paint("2", printable(event.line)));
+          break;
+        // A command that shows a build's progress does so through progress.ts; here only --verbose
+        // gets the finished derivations.
+        case "build-progress":
+          break;
+        case "build-finished":
+          if (options.verbose) err(paint("2", renderBuildFinished(event)));
           break;
       }
     },

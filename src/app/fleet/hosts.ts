@@ -9,12 +9,15 @@ import { join } from "node:path";
 import { InputError, NixError, UsageError } from "../../errors.js";
 import { evalJsonArgs, nixStoreRequisitesArgs } from "../../nix/args.js";
 import type { Derivation } from "../../nix/derivation.js";
+import type { DryRun } from "../../nix/dry-run.js";
 import { evalErrorLine, parseBuildFailures, type BuildFailure } from "../../nix/messages.js";
 import { nixStringList } from "../../nix/nix-string.js";
 import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
 import { isInterruption } from "../../proc/run.js";
+import { createBuildTracker, reportBuildProgress, type BuildTarget } from "../build-progress.js";
 import type { AppEvent } from "../effects.js";
+import { dryRunHosts } from "./plan-cost.js";
 
 export type HostEval =
   | {
@@ -262,6 +265,11 @@ export interface BuildOptions {
   rootDir: string;
   onEvent?: ((event: AppEvent) => void) | undefined;
   side?: "before" | "after" | undefined;
+  /**
+   * What Nix said it would build and fetch per host, when already asked (plan's cost estimate);
+   * otherwise it is asked here, for the progress report, when there is an `onEvent`.
+   */
+  dryRuns?: ReadonlyMap<string, DryRun> | undefined;
 }
 
 /**
@@ -287,9 +295,17 @@ export async function buildToplevels(
   const installables = [
     ...new Set(toBuild.map((e) => (e.prebuilt ? e.outPath : nix.drvInstallable(e.drvPath)))),
   ];
+  const onLog = options.onEvent
+    ? reportBuildProgress(
+        createBuildTracker(await buildTargets(nix, toBuild, options.dryRuns)),
+        options.onEvent,
+        options.side,
+      )
+    : undefined;
   const outcome = await nix.build(installables, {
     keepGoing: true,
     outLink: join(options.rootDir, "result"),
+    onLog,
   });
 
   const built = await Promise.all(toBuild.map(async (e) => ({ e, ok: await pathExists(e.outPath) })));
@@ -344,6 +360,32 @@ export async function buildToplevels(
     options.onEvent?.({ type: "host", host: e.host, state: "failed", side: options.side, detail: error });
   }
   return result;
+}
+
+/**
+ * Each host's share of the build, for its progress: what Nix will build and fetch for it alone.
+ * Prebuilt hosts have none. Without an answer (the dry run failed), a host's lists stay empty and
+ * the build goes on: progress is not worth failing a build for.
+ */
+async function buildTargets(
+  nix: Nix,
+  hosts: readonly Extract<HostEval, { ok: true }>[],
+  known: ReadonlyMap<string, DryRun> | undefined,
+): Promise<BuildTarget[]> {
+  const missing = hosts.filter((e) => !e.prebuilt && !known?.has(e.host));
+  const asked =
+    missing.length === 0
+      ? new Map<string, DryRun>()
+      : await dryRunHosts(nix, missing).catch((error: unknown) => {
+          if (isInterruption(error)) throw error;
+          return new Map<string, DryRun>();
+        });
+  return hosts
+    .filter((e) => !e.prebuilt)
+    .map((e) => {
+      const dry = known?.get(e.host) ?? asked.get(e.host);
+      return { name: e.host, toBuild: dry?.toBuild ?? [], toFetch: dry?.toFetch ?? [] };
+    });
 }
 
 /**

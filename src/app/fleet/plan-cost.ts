@@ -4,23 +4,30 @@
  * evaluates nothing), then one `nix derivation show` of everything to be built for input counts.
  */
 import type { BuildCost } from "../../closure/model.js";
+import type { DryRun } from "../../nix/dry-run.js";
 import type { Nix } from "../../nix/nix.js";
 import type { HostEval } from "./hosts.js";
 
 /** Default `--heavy-build-inputs`: a local build with this many direct inputs counts as heavy. */
 export const DEFAULT_HEAVY_BUILD_INPUTS = 50;
 
+/** What building each evaluated host would do (prebuilt hosts need nothing), one dry run per host. */
+export async function dryRunHosts(nix: Nix, evals: Iterable<HostEval>): Promise<Map<string, DryRun>> {
+  const hosts = [...evals].filter((e): e is Extract<HostEval, { ok: true }> => e.ok && e.prebuilt !== true);
+  return new Map(
+    await Promise.all(
+      hosts.map(async (e) => [e.host, await nix.dryRun([nix.drvInstallable(e.drvPath)])] as const),
+    ),
+  );
+}
+
 export async function estimateBuildCosts(
   nix: Nix,
   evals: ReadonlyMap<string, HostEval>,
   heavyThreshold: number,
+  dryRuns?: ReadonlyMap<string, DryRun>,
 ): Promise<Map<string, BuildCost>> {
-  const hosts = [...evals.values()].filter(
-    (e): e is Extract<HostEval, { ok: true }> => e.ok && e.prebuilt !== true,
-  );
-  const dry = await Promise.all(
-    hosts.map(async (e) => ({ host: e.host, r: await nix.dryRun([nix.drvInstallable(e.drvPath)]) })),
-  );
+  const dry = [...(dryRuns ?? (await dryRunHosts(nix, evals.values())))].map(([host, r]) => ({ host, r }));
   const drvs = await nix.derivations([...new Set(dry.flatMap((d) => d.r.toBuild))]);
   return new Map(
     dry.map(({ host, r }) => [

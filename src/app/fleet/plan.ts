@@ -29,7 +29,7 @@ import {
   type HostBuild,
 } from "./hosts.js";
 import { pushSystems, planManifest, requireManifestSource } from "./plan-cache.js";
-import { DEFAULT_HEAVY_BUILD_INPUTS, estimateBuildCosts } from "./plan-cost.js";
+import { DEFAULT_HEAVY_BUILD_INPUTS, dryRunHosts, estimateBuildCosts } from "./plan-cost.js";
 import { previewHosts } from "./plan-preview.js";
 import { checkInputNames } from "./update.js";
 import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
@@ -199,11 +199,19 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
       const afterEval = await timed("evalAfter", () =>
         evalToplevels(nix, flake.dir, selected, { jobs: request.jobs, onEvent: events, side: "after" }),
       );
-      const costs = await timed("dryRun", () =>
-        estimateBuildCosts(nix, afterEval, request.heavyBuildInputs ?? DEFAULT_HEAVY_BUILD_INPUTS),
-      );
+      // One dry run per host serves both the cost estimate and the build's progress per host.
+      const { dryRuns, costs } = await timed("dryRun", async () => {
+        const dryRuns = await dryRunHosts(nix, afterEval.values());
+        const threshold = request.heavyBuildInputs ?? DEFAULT_HEAVY_BUILD_INPUTS;
+        return { dryRuns, costs: await estimateBuildCosts(nix, afterEval, threshold, dryRuns) };
+      });
       const after = await timed("buildAfter", () =>
-        buildToplevels(nix, afterEval, { rootDir: join(rootDir, "after"), onEvent: events, side: "after" }),
+        buildToplevels(nix, afterEval, {
+          rootDir: join(rootDir, "after"),
+          onEvent: events,
+          side: "after",
+          dryRuns,
+        }),
       );
 
       // Only hosts whose toplevel moved need their closures; one query per side.

@@ -11,6 +11,7 @@ import type { Git } from "../../git/git.js";
 import { evalJsonArgs } from "../../nix/args.js";
 import type { Nix } from "../../nix/nix.js";
 import { checkHostName, toplevelLookupExpr, type ToplevelLookup } from "../../system/host.js";
+import { createBuildTracker, reportBuildProgress } from "../build-progress.js";
 import type { Effects } from "../effects.js";
 import { locateFlake, type FlakeLocation } from "../flake.js";
 import { evalErrorLine } from "../../nix/messages.js";
@@ -155,7 +156,11 @@ export async function buildHostSystem(
     await release();
   };
   try {
-    const outcome = await nix.build([nix.drvInstallable(drvPath)], { outLink: join(rootDir, "result") });
+    const outcome = await nix.build([nix.drvInstallable(drvPath)], {
+      outLink: join(rootDir, "result"),
+      // One host: the whole build is its own, so Nix's totals are the host's (no dry run needed).
+      onLog: reportBuildProgress(createBuildTracker({ whole: host }), effects.onEvent),
+    });
     const storePath = outcome.results[0]?.outputs.out;
     if (!outcome.ok || storePath === undefined) {
       throw new NixError(
