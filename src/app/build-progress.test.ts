@@ -130,6 +130,35 @@ describe("createBuildTracker", () => {
     expect(finished.every((f) => f.targets.length === 1 && f.targets[0] === "laptop")).toBe(true);
   });
 
+  it.each(["2.8", "2.24"])(
+    "%s: a failed requested derivation (a toplevel) is failed when it stops, not built",
+    (version) => {
+      const { events, path } = recording(`toplevel-fails-${version}`);
+      const tracker = createBuildTracker([
+        { name: "ok", toBuild: [path("ternix-rec-top-1.0.drv")], toFetch: [] },
+        { name: "bad", toBuild: [path("ternix-rec-fails-1.0.drv")], toFetch: [] },
+      ]);
+      const finished: [string, boolean][] = [];
+      let lastStop = -1;
+      events.forEach((e, i) => {
+        for (const f of tracker.feed(e).finished) finished.push([derivationName(f.drvPath), f.ok]);
+        if (e.action === "stop") lastStop = i;
+      });
+      // Its error comes after the last activity stopped: the stop alone told.
+      expect(events.findIndex((e) => e.action === "msg" && e.level === 0)).toBeGreaterThan(lastStop);
+      expect(finished.sort()).toEqual([
+        ["ternix-rec-cached-1.0", true],
+        ["ternix-rec-dep-1.0", true],
+        ["ternix-rec-fails-1.0", false],
+        ["ternix-rec-top-1.0", true],
+      ]);
+      expect(tracker.snapshot().map((t) => [t.name, t.built, t.failed, t.building])).toEqual([
+        ["ok", 1, 0, []],
+        ["bad", 0, 1, []],
+      ]);
+    },
+  );
+
   it("download progress changes the picture once per MiB, not per chunk", () => {
     const { changes } = run("2.8", hosts);
     const progressResults = recording("2.8").events.filter((e) => e.action === "result").length;

@@ -99,7 +99,9 @@ export function createBuildTracker(targets: readonly BuildTarget[] | { whole: st
     | { kind: "other"; type: number }
   >();
   const failedDrvs = new Set<string>();
-  const finishedDrvs = new Set<string>();
+  let successes = 0;
+  /** Finished derivations: true built, false failed. */
+  const finishedDrvs = new Map<string, boolean>();
   const fetchedPaths = new Set<string>();
   const targetNames = (list: readonly State[] | undefined) => (list ?? []).map((s) => s.target.name);
 
@@ -110,12 +112,16 @@ export function createBuildTracker(targets: readonly BuildTarget[] | { whole: st
   };
 
   const finish = (drvPath: string, ok: boolean): BuildFinished | undefined => {
-    if (finishedDrvs.has(drvPath)) return undefined;
-    finishedDrvs.add(drvPath);
+    const before = finishedDrvs.get(drvPath);
+    // Finished once; a build taken as done that Nix then reports failed is corrected.
+    if (before === false || (before === true && ok)) return undefined;
+    finishedDrvs.set(drvPath, ok);
+    if (!ok) failedDrvs.add(drvPath);
     wholeBuilding.delete(drvPath);
     const owners = byDrv.get(drvPath);
     for (const s of owners ?? []) {
       s.building.delete(drvPath);
+      if (before === true) s.built -= 1;
       if (ok) s.built += 1;
       else s.failed += 1;
     }
@@ -142,8 +148,16 @@ export function createBuildTracker(targets: readonly BuildTarget[] | { whole: st
         const activity = activities.get(event.id);
         activities.delete(event.id);
         if (activity?.kind === "build") {
-          // A failed builder is reported (msg) before its activity stops; the rest succeeded.
-          const done = finish(activity.drvPath, !failedDrvs.has(activity.drvPath));
+          // Which build failed is not in its stop. Recorded (2.8 and 2.24): a built derivation's
+          // `builds` counters count it done, then its activity stops at once; a failed one's stays
+          // open until its goal is dropped, for a requested derivation (a host's toplevel) when the
+          // whole build ends, and Nix prints that failure's error only after every activity stopped
+          // (one another derivation waits for is printed at once: the `msg` case below). So a stop
+          // is a success while the done counter is ahead of the successes seen, else a failure.
+          const ok =
+            !failedDrvs.has(activity.drvPath) && ((builds[0] ?? 0) > successes || (builds[3] ?? 0) === 0);
+          if (ok) successes += 1;
+          const done = finish(activity.drvPath, ok);
           if (done) finished.push(done);
           changed = true;
         } else if (activity?.kind === "copy" && !fetchedPaths.has(activity.path)) {
@@ -176,12 +190,8 @@ export function createBuildTracker(targets: readonly BuildTarget[] | { whole: st
       }
       case "msg": {
         const drvPath = BUILDER_FAILED.exec(event.text)?.[1];
-        if (drvPath !== undefined && !finishedDrvs.has(drvPath)) {
-          failedDrvs.add(drvPath);
-          const done = finish(drvPath, false);
-          if (done) finished.push(done);
-          changed = true;
-        }
+        const done = drvPath === undefined ? undefined : finish(drvPath, false);
+        if (done) finished.push(done);
         break;
       }
       case "plain":

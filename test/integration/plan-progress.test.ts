@@ -21,6 +21,8 @@ beforeAll(async () => {
     hosts: [
       { name: "web", packages: ["curl"] },
       { name: "db", packages: ["postgresql"] },
+      // Its toplevel's builder fails with the update: failures still come out per host.
+      { name: "bad", failFrom: "24.11-b" },
     ],
   });
   await advanceNixpkgs(w, "24.11-b");
@@ -33,15 +35,21 @@ afterAll(async () => {
 interface PlanJson {
   schemaVersion: number;
   outcome: string;
-  hosts: { host: string; status: string; cost: { toBuild: string[] } | null }[];
+  hosts: {
+    host: string;
+    status: string;
+    cost: { toBuild: string[] } | null;
+    after: { ok: boolean; error?: string; logTail?: string | null };
+  }[];
 }
 
 describe("plan's build progress without a terminal", () => {
   it("stdout is the JSON report alone", () => {
-    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(plan.exitCode, plan.stderr).toBe(4);
     const json = JSON.parse(plan.stdout) as PlanJson;
     expect(json.schemaVersion).toBeGreaterThan(0);
     expect(json.hosts.map((h) => [h.host, h.status]).sort()).toEqual([
+      ["bad", "broken"],
       ["db", "changed"],
       ["web", "changed"],
     ]);
@@ -66,9 +74,19 @@ describe("plan's build progress without a terminal", () => {
     }
   });
 
+  it("a failed builder gets its line, and its host its error and log as without progress", () => {
+    expect(plan.stderr).toMatch(/^\[after\] failed nixos-system-bad-\S+ \(bad\)$/m);
+    expect(plan.stderr).toMatch(/^\[after\] bad: built \d+\/\d+, 1 failed$/m);
+    const bad = (JSON.parse(plan.stdout) as PlanJson).hosts.find((h) => h.host === "bad");
+    expect(bad?.after.error).toMatch(/^nixos-system-bad-.*\.drv failed to build$/);
+    expect(bad?.after.logTail).toContain("host 'bad' is set to fail from nixpkgs revision 24.11-b");
+    expect(bad?.after.logTail).not.toContain("@nix");
+  });
+
   it("each finished derivation gets a line naming its hosts", () => {
-    // glibc is both hosts' (built once for both), postgresql and each system one host's.
-    expect(plan.stderr).toMatch(/^\[before\] built glibc-\S+ \((web, db|db, web)\)$/m);
+    // glibc is every host's (built once for all), postgresql and each system one host's.
+    const glibc = /^\[before\] built glibc-\S+ \((.*)\)$/m.exec(plan.stderr)?.[1];
+    expect(glibc?.split(", ").sort()).toEqual(["bad", "db", "web"]);
     expect(plan.stderr).toMatch(/^\[after\] built postgresql-\S+ \(db\)$/m);
     expect(plan.stderr).toMatch(/^\[after\] built nixos-system-web-\S+ \(web\)$/m);
     // No raw structured log, and without --verbose no Nix log either.
