@@ -183,11 +183,15 @@ function liveProgress(
     else timer ??= setTimeout(() => redraw(), redrawMs).unref();
   };
   const showProgress = (hosts: readonly TargetProgress[], side: "before" | "after" | undefined) => {
+    let changed = false;
     for (const p of hosts) {
       if (hostProgressIdle(p)) continue;
-      states.set(p.name, `${side ? `${side}: ` : ""}${renderProgressState(p)}`);
+      const state = `${side ? `${side}: ` : ""}${renderProgressState(p)}`;
+      changed ||= states.get(p.name) !== state;
+      states.set(p.name, state);
     }
-    redrawSoon();
+    // Most of Nix's counter updates change nothing a line shows.
+    if (changed) redrawSoon();
   };
   return {
     onEvent(event) {
