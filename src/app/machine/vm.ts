@@ -16,6 +16,7 @@ import {
   type SystemBuildAttribute,
   type SystemBuildLookup,
 } from "../../system/host.js";
+import { createBuildTracker, reportBuildProgress } from "../build-progress.js";
 import type { Effects } from "../effects.js";
 import type { FlakeLocation } from "../flake.js";
 import { flakeAttr } from "../fleet/hosts.js";
@@ -106,7 +107,11 @@ export async function buildVm(request: VmRequest, deps: { nix: Nix; effects: Eff
   effects.onEvent({ type: "phase", message: `Evaluating ${request.host}'s ${attribute}…` });
   const { drvPath } = await evalSystemBuild(nix, request.flake, request.host, attribute);
   effects.onEvent({ type: "phase", message: `Building ${request.host}'s ${attribute}…` });
-  const outcome = await nix.build([nix.drvInstallable(drvPath)], { outLink: request.outLink });
+  const outcome = await nix.build([nix.drvInstallable(drvPath)], {
+    outLink: request.outLink,
+    // One host's build: Nix's totals are its own (build-progress.ts).
+    onLog: reportBuildProgress(createBuildTracker({ whole: request.host }), effects.onEvent),
+  });
   const storePath = outcome.results[0]?.outputs.out;
   if (!outcome.ok || storePath === undefined) {
     throw new NixError(
