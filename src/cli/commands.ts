@@ -27,8 +27,9 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   ["vm", async () => (await import("./vm.js")).registerVm],
   ["doctor", async () => (await import("./doctor.js")).registerDoctor],
-  // Across the fleet: advance the rollout waves.
+  // Across the fleet: advance the rollout waves, push over SSH, see what runs where.
   ["promote", async () => (await import("./promote.js")).registerPromote],
+  ["deploy", async () => (await import("./deploy.js")).registerDeploy],
   ["status", async () => (await import("./status.js")).registerStatus],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
