@@ -68,7 +68,6 @@ const DeployHost = z.strictObject({
   "remote-store": z.string().min(1).optional(),
   system: SystemOverrides.prefault({}),
 });
-export type DeployHostConfig = z.infer<typeof DeployHost>;
 
 export const Config = z.strictObject({
   hosts: z
