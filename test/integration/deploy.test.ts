@@ -200,4 +200,54 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
       await f.writeConfig();
     }
   });
+
+  it("Ctrl-C: no new host starts, and the host mid-activation is left to its dead man's switch (exit 130)", async () => {
+    await ensureBuiltCli();
+    const previous = { alpha: await f.running("alpha"), beta: await f.running("beta") };
+    const betaLog = await f.switchLog("beta");
+    await f.bump(4, ["alpha", "beta"]);
+    await f.writeConfig("", {
+      alpha: `[[deploy.hosts.alpha.checks]]\ntype = "command"\nname = "slow"\ncommand = ["sleep", "20"]\nretries = 0\ntimeout = "40s"`,
+    });
+    try {
+      const r = await runCliUntil(
+        [
+          "deploy",
+          "alpha",
+          "beta",
+          "--flake",
+          f.world.fleetDir,
+          "--yes",
+          "--parallel",
+          "1",
+          "--confirm-timeout",
+          "10s",
+        ],
+        {
+          cwd: f.world.fleetDir,
+          env: f.world.env,
+          when: /alpha: .*switch-to-configuration test: exit 0/,
+          then: "SIGINT",
+        },
+      );
+      expect(r.triggered, r.stderr).toBe(true);
+      expect(r.exitCode, r.stderr).toBe(ExitCode.interrupted);
+      expect(r.stderr).toMatch(/left to their dead man's switch .*: alpha/);
+      expect(r.stdout).toMatch(/alpha\s+failed \(checks\)/);
+      // --parallel 1: beta's turn came after the interrupt, so it never started.
+      expect(r.stdout).toMatch(/beta\s+skipped/);
+      expect(r.stdout).toContain("beta: interrupted before it started");
+      let back = false;
+      for (let i = 0; i < 100 && !back; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        back = (await f.running("alpha")) === previous.alpha;
+      }
+      expect(back).toBe(true);
+      expect((await f.events()).some((e) => / alpha fired$/.test(e))).toBe(true);
+      expect(await f.switchLog("beta")).toEqual(betaLog);
+      expect(await f.running("beta")).toBe(previous.beta);
+    } finally {
+      await f.writeConfig();
+    }
+  });
 });
