@@ -259,8 +259,10 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       hosts: [],
       excluded,
     };
+    // The review shows the preview (also for --dry-run, which then stops).
+    const approved = await deps.review(preview, canaries);
     if (request.dryRun) return result;
-    if (!(await deps.review(preview, canaries))) return { ...result, aborted: true };
+    if (!approved) return { ...result, aborted: true };
 
     // 3–5. Copy and activate, host by host through the fleet map.
     const toDeploy = preview.filter((p) => p.status === "changed").map((p) => p.host);
