@@ -202,11 +202,11 @@ export function nixStoreRequisitesArgs(paths: readonly string[]): string[] {
 }
 
 /**
- * `nix copy --to STORE PATHS…` (closures included). `--no-check-sigs`: locally built paths carry no
- * signature; the receiving daemon still refuses unsigned paths from a user it does not trust (as
- * `nix-copy-closure` relies on). Same flags on 2.8 and 2.24.
+ * `nix copy --no-check-sigs --to ssh-ng://… PATHS…`: systems onto a deploy target (closures
+ * included). Locally built paths carry no signature; the target's daemon still refuses unsigned
+ * paths from a user it does not trust (as `nix-copy-closure` relies on). Same flags on 2.8 and 2.24.
  */
-export function copyToArgs(storeUri: string, paths: readonly string[]): string[] {
+export function copyToHostArgs(storeUri: string, paths: readonly string[]): string[] {
   if (paths.length === 0) throw new Error("no paths to copy");
   return ["copy", "--no-check-sigs", "--to", storeUri, ...paths.map((p) => requireAbsolute("store path", p))];
 }

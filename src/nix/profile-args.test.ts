@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  copyToArgs,
+  copyToHostArgs,
   profileDeleteGenerationsArgs,
   profileSetArgs,
   profileSwitchGenerationArgs,
@@ -40,10 +40,13 @@ describe("profile and gc argument builders", () => {
   });
 });
 
-describe("copyToArgs", () => {
+describe("copyToHostArgs", () => {
   it("copies the named paths (and their closures) to the store", () => {
     expect(
-      copyToArgs("ssh-ng://root@h?remote-store=local%3Froot%3D%2Fs", ["/nix/store/a-x", "/nix/store/b-y"]),
+      copyToHostArgs("ssh-ng://root@h?remote-store=local%3Froot%3D%2Fs", [
+        "/nix/store/a-x",
+        "/nix/store/b-y",
+      ]),
     ).toEqual([
       "copy",
       "--no-check-sigs",
@@ -55,6 +58,6 @@ describe("copyToArgs", () => {
   });
 
   it.each([[[]], [["relative"]], [["--option"]]])("refuses %j", (paths) => {
-    expect(() => copyToArgs("ssh-ng://h", paths)).toThrow();
+    expect(() => copyToHostArgs("ssh-ng://h", paths)).toThrow();
   });
 });

@@ -1,5 +1,5 @@
 /** `nix copy --to ssh-ng://TARGET`: a closure onto a deploy target, with the same ssh options as every ssh. */
-import { copyToArgs } from "../nix/args.js";
+import { copyToHostArgs } from "../nix/args.js";
 import type { Nix } from "../nix/nix.js";
 import { nixSshOpts, sshStoreUri, type SshTarget } from "./ssh.js";
 
@@ -26,7 +26,7 @@ export async function copyClosure(
   options: CopyOptions = {},
 ): Promise<CopyResult> {
   const env = { ...(options.env ?? process.env), NIX_SSHOPTS: nixSshOpts(target) };
-  const result = await nix.call(copyToArgs(sshStoreUri(target, options.remoteStore), paths), {
+  const result = await nix.call(copyToHostArgs(sshStoreUri(target, options.remoteStore), paths), {
     env,
     signal: options.signal,
   });
