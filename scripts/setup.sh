@@ -14,6 +14,9 @@ command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 # ternix upgrade's tests: promtool checks the metrics file; ssh-keygen signs and verifies commits.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+# ternix deploy/status tests start real sshds on loopback ports (test/helpers/sshd.ts); the package's
+# own service is not needed (containers deny it through policy-rc.d, and the tests never use port 22).
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_apt+=(nodejs npm)
 fi

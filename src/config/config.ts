@@ -41,6 +41,35 @@ const Check = z.discriminatedUnion("type", [
 ]);
 export type CheckConfig = z.infer<typeof Check>;
 
+/** `[system]` paths a deploy host overrides, for hosts with an unusual layout (tests use temp dirs). */
+const SystemOverrides = z.strictObject({
+  profile: z.string().min(1).optional(),
+  "current-system": z.string().min(1).optional(),
+  "booted-system": z.string().min(1).optional(),
+  "state-dir": z.string().min(1).optional(),
+  systemctl: z.string().min(1).optional(),
+  /** Activations and the dead man's switch run under it; `""`: none (the deploy is refused). */
+  "systemd-run": z.string().optional(),
+});
+
+/** `[deploy.hosts."NAME"]`: how `ternix deploy` and `ternix status` reach one host (docs/deploy.md). */
+const DeployHost = z.strictObject({
+  /** `user@address` (default: the host name). */
+  target: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  tags: z.array(z.string().min(1)).default([]),
+  /** Run remote commands through `sudo -n` (the login user is not root). */
+  sudo: z.boolean().default(false),
+  /** Where the system is built: here (then copied) or on the target (`nix copy` of the .drv closure). */
+  "build-on": z.enum(["local", "target"]).default("local"),
+  /** Checks for this host, after the global `[[checks]]`. */
+  checks: z.array(Check).default([]),
+  /** The store on the target that `nix copy` fills (`ssh-ng://…?remote-store=`); default its own. */
+  "remote-store": z.string().min(1).optional(),
+  system: SystemOverrides.prefault({}),
+});
+export type DeployHostConfig = z.infer<typeof DeployHost>;
+
 export const Config = z.strictObject({
   hosts: z
     .strictObject({
@@ -117,6 +146,23 @@ export const Config = z.strictObject({
       keep: z.number().int().min(0).default(5),
       /** …and every generation younger than this. */
       "keep-since": Duration.optional(),
+    })
+    .prefault({}),
+  deploy: z
+    .strictObject({
+      /** Hosts deployed at once. */
+      parallel: z.number().int().positive().default(4),
+      /** How long the dead man's switch waits for Ternix to disarm it. */
+      "confirm-timeout": Duration.default("60s"),
+      /** Failures tolerated before no further host starts (0: stop at the first). */
+      "max-failures": z.number().int().min(0).default(0),
+      /** Host names or `@tag`s deployed first, one at a time, before any other host. */
+      canary: z.array(z.string().min(1)).default([]),
+      /** `NAME=VALUE`, passed as `-o NAME=VALUE` to every ssh (and to nix copy via NIX_SSHOPTS). */
+      "ssh-options": z.array(z.string()).default([]),
+      /** Seconds an ssh connection attempt may take. */
+      "connect-timeout": z.number().int().positive().default(10),
+      hosts: z.record(z.string(), DeployHost).default({}),
     })
     .prefault({}),
   checks: z.array(Check).default([]),

@@ -160,6 +160,16 @@ export function nixStoreRequisitesArgs(paths: readonly string[]): string[] {
   return ["--query", "--requisites", ...paths];
 }
 
+/**
+ * `nix copy --to STORE PATHS…` (closures included). `--no-check-sigs`: locally built paths carry no
+ * signature; the receiving daemon still refuses unsigned paths from a user it does not trust (as
+ * `nix-copy-closure` relies on). Same flags on 2.8 and 2.24.
+ */
+export function copyToArgs(storeUri: string, paths: readonly string[]): string[] {
+  if (paths.length === 0) throw new Error("no paths to copy");
+  return ["copy", "--no-check-sigs", "--to", storeUri, ...paths.map((p) => requireAbsolute("store path", p))];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Profiles and garbage collection: `nix-env` / `nix-store` on every supported version (the `nix
 // profile` command manages a different, incompatible profile format and cannot drive NixOS's

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  copyToArgs,
   profileDeleteGenerationsArgs,
   profileSetArgs,
   profileSwitchGenerationArgs,
@@ -36,5 +37,24 @@ describe("profile and gc argument builders", () => {
     ["nothing to delete", () => profileDeleteGenerationsArgs("/p", [])],
   ])("rejects %s", (_name, build) => {
     expect(build).toThrow();
+  });
+});
+
+describe("copyToArgs", () => {
+  it("copies the named paths (and their closures) to the store", () => {
+    expect(
+      copyToArgs("ssh-ng://root@h?remote-store=local%3Froot%3D%2Fs", ["/nix/store/a-x", "/nix/store/b-y"]),
+    ).toEqual([
+      "copy",
+      "--no-check-sigs",
+      "--to",
+      "ssh-ng://root@h?remote-store=local%3Froot%3D%2Fs",
+      "/nix/store/a-x",
+      "/nix/store/b-y",
+    ]);
+  });
+
+  it.each([[[]], [["relative"]], [["--option"]]])("refuses %j", (paths) => {
+    expect(() => copyToArgs("ssh-ng://h", paths)).toThrow();
   });
 });
