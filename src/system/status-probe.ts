@@ -138,13 +138,13 @@ export function splitSections(output: string, nonce: string): Map<string, Sectio
     const nameEnd = output.indexOf("\n", begin);
     if (nameEnd === -1) break;
     const name = output.slice(begin + beginMark.length, nameEnd);
-    const endMark = `\n\n${nonce} end `;
+    // `end` prints a newline first, so the marker starts a line; that newline is not the content's.
+    const endMark = `\n${nonce} end `;
     const end = output.indexOf(endMark, nameEnd);
     if (end === -1) break;
     const rcEnd = output.indexOf("\n", end + endMark.length);
     const rcText = output.slice(end + endMark.length, rcEnd === -1 ? undefined : rcEnd);
-    // `end` prints an empty line first, so content ending without a newline still ends on a line.
-    const text = output.slice(nameEnd + 1, end + 1);
+    const text = output.slice(nameEnd + 1, end);
     sections.set(name, { text, rc: /^\d+$/.test(rcText) ? Number(rcText) : -1 });
     at = rcEnd === -1 ? output.length : rcEnd + 1;
   }
