@@ -47,7 +47,15 @@ describe("probeArgv", () => {
   it("passes every path as a positional parameter of a constant script", () => {
     const argv = probeArgv({ ...paths, profile: "/p/it's $(x)" }, NONCE);
     expect(argv.slice(0, 4)).toEqual(["sh", "-c", PROBE_SCRIPT, "ternix-status"]);
-    expect(argv.slice(4)).toEqual([NONCE, "/p/it's $(x)", ...Object.values(paths).slice(1)]);
+    expect(argv.slice(4)).toEqual([
+      NONCE,
+      "/p/it's $(x)",
+      paths.currentSystem,
+      paths.bootedSystem,
+      paths.stateDir,
+      paths.systemctl,
+      paths.nixDir,
+    ]);
     expect(PROBE_SCRIPT).not.toMatch(/['\\]/);
   });
   it("refuses a nonce that is not hex", () => {

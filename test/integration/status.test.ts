@@ -27,7 +27,9 @@ import {
 
 const available = await sshdAvailable();
 if (!available)
-  process.stderr.write("status.test.ts: skipped, /usr/sbin/sshd is missing (apt-get install openssh-server)\n");
+  process.stderr.write(
+    "status.test.ts: skipped, /usr/sbin/sshd is missing (apt-get install openssh-server)\n",
+  );
 
 const ODD = `the "odd" one's host`;
 const NAMES = ["fresh", "old", "hand", "pending", "failing", "gone", ODD] as const;
@@ -68,7 +70,8 @@ async function makeMachine(dir: string, spec: MachineSpec, env: NodeJS.ProcessEn
     `#!/bin/sh\nwhile read -r unit; do echo "$unit loaded failed failed $unit"; done < '${units}'\n`,
   );
   await chmod(paths.systemctl, 0o755);
-  if (spec.state !== undefined) await writeFile(join(paths["state-dir"], "state.json"), JSON.stringify(spec.state));
+  if (spec.state !== undefined)
+    await writeFile(join(paths["state-dir"], "state.json"), JSON.stringify(spec.state));
   return paths;
 }
 
@@ -202,7 +205,9 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
     // Both systems are in this store: the package diff of what activating the flake changes.
     expect(host("old").expected).toBe(b["old"]);
     expect(host("old").running?.system).toBe(a["old"]);
-    expect(host("old").diff?.packages).toContainEqual(expect.objectContaining({ name: "linux", kind: "upgraded" }));
+    expect(host("old").diff?.packages).toContainEqual(
+      expect.objectContaining({ name: "linux", kind: "upgraded" }),
+    );
   });
 
   it("prints a summary table, then a section per host that is not up to date", async () => {
@@ -249,7 +254,9 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
   it("prints Prometheus metrics that promtool accepts (--prom)", async () => {
     const r = await status(["--prom"]);
     expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stdout).toContain(`ternix_status_host_state{host="the \\"odd\\" one's host",state="up-to-date"} 1`);
+    expect(r.stdout).toContain(
+      `ternix_status_host_state{host="the \\"odd\\" one's host",state="up-to-date"} 1`,
+    );
     expect(r.stdout).toContain(`ternix_status_up{host="gone"} 0`);
     expect(r.stdout).toContain(`ternix_status_failed_units{host="failing"} 2`);
     expect(r.stdout).toContain(`ternix_status_reboot_pending{host="pending"} 1`);
