@@ -7,7 +7,7 @@
  * made from real store paths: up-to-date, behind, drifted, reboot-pending, checks-failing,
  * unreachable, and a host whose name holds spaces and quotes.
  */
-import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addGeneration } from "../../src/app/machine/profile.js";
@@ -132,12 +132,8 @@ beforeAll(async () => {
     gone: { generations: [at("gone").b], current: at("gone").b, booted: at("gone").b },
     [ODD]: { generations: [at(ODD).b], current: at(ODD).b, booted: at(ODD).b },
   };
-  const sections: string[] = [
-    "[deploy]",
-    `ssh-options = [${fleet.sshOptions.map(toml).join(", ")}]`,
-    "connect-timeout = 5",
-    "",
-  ];
+  // The known_hosts and key come from --ssh-option on each run (see `status` below), not the config.
+  const sections: string[] = ["[deploy]", "connect-timeout = 5", ""];
   for (const [i, name] of NAMES.entries()) {
     const paths = await makeMachine(join(world.dir, "machines", String(i)), specs[name], world.env);
     const host = fleet.hosts[i];
@@ -161,8 +157,15 @@ afterAll(async () => {
   await world?.cleanup();
 });
 
-const status = (args: string[]): Promise<CliResult> =>
-  runCli(["status", ...args], { cwd: world.fleetDir, env: world.env });
+const status = (args: string[], options: { sshOptions?: boolean } = {}): Promise<CliResult> =>
+  runCli(
+    [
+      "status",
+      ...(options.sshOptions === false ? [] : fleet.sshOptions.flatMap((o) => ["--ssh-option", o])),
+      ...args,
+    ],
+    { cwd: world.fleetDir, env: world.env },
+  );
 
 interface HostJson {
   host: string;
@@ -249,6 +252,42 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
       old: "up-to-date",
       fresh: "behind",
     });
+  });
+
+  it("checks host keys: without the test's known_hosts (--ssh-option) every host is refused, no prompt", async () => {
+    const r = await status(["--json", "fresh", ODD], { sshOptions: false });
+    expect(r.exitCode, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as { hosts: HostJson[] };
+    for (const h of doc.hosts) {
+      expect(h.state).toBe("unreachable");
+      expect(h.findings[0]?.reason).toMatch(
+        /^ssh failed: .*(Host key verification failed|Permission denied)/,
+      );
+    }
+  });
+
+  it("says why a host whose name is no ssh destination and has no target is unreachable", async () => {
+    const config = join(world.fleetDir, "ternix.toml");
+    const text = await readFile(config, "utf8");
+    const section = `[deploy.hosts.${toml(ODD)}]\n`;
+    const target = `target = ${toml(fleet.hosts[NAMES.indexOf(ODD)]?.destination ?? "")}\n`;
+    expect(text).toContain(section + target);
+    await writeFile(config, text.replace(section + target, section));
+    try {
+      const r = await status(["--json", ODD]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      const doc = JSON.parse(r.stdout) as { hosts: HostJson[] };
+      expect(doc.hosts[0]?.state).toBe("unreachable");
+      expect(doc.hosts[0]?.findings[0]?.reason).toMatch(/is not an ssh destination/);
+    } finally {
+      await writeFile(config, text);
+    }
+  });
+
+  it("a bad --ssh-option is a usage error before any connection", async () => {
+    const r = await status(["--ssh-option", "BatchMode=no"]);
+    expect(r.exitCode).toBe(64);
+    expect(r.stderr).toMatch(/BatchMode cannot be changed/);
   });
 
   it("prints Prometheus metrics that promtool accepts (--prom)", async () => {
