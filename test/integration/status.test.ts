@@ -32,7 +32,7 @@ if (!available)
   );
 
 const ODD = `the "odd" one's host`;
-const NAMES = ["fresh", "old", "hand", "pending", "failing", "gone", ODD] as const;
+const NAMES = ["fresh", "old", "hand", "manual", "pending", "failing", "gone", ODD] as const;
 const HOSTS: HostSpec[] = NAMES.map((name) => ({ name }));
 
 let world: World;
@@ -77,6 +77,23 @@ async function makeMachine(dir: string, spec: MachineSpec, env: NodeJS.ProcessEn
 
 const toml = (value: string) => JSON.stringify(value);
 
+/** A state file in which Ternix recorded switching to `storePath` as generation 1. */
+const recorded = (storePath: string) => ({
+  schemaVersion: 1,
+  generations: [
+    {
+      profile: "/nix/var/nix/profiles/system",
+      generation: 1,
+      storePath,
+      host: null,
+      action: "switch",
+      at: "2026-12-01T03:00:00Z",
+      status: "known-good",
+      checks: null,
+    },
+  ],
+});
+
 beforeAll(async () => {
   if (!available) return;
   await ensureBuiltCli();
@@ -113,8 +130,20 @@ beforeAll(async () => {
         },
       },
     },
-    // Still on the old lock's system: the flake moved on.
-    old: { generations: [at("old").a], current: at("old").a, booted: at("old").a },
+    // Still on the old lock's system, which Ternix activated: the flake moved on.
+    old: {
+      generations: [at("old").a],
+      current: at("old").a,
+      booted: at("old").a,
+      state: recorded(at("old").a),
+    },
+    // Ternix activated generation 1; generation 2 (another system) was made around it.
+    manual: {
+      generations: [at("manual").a, at("fresh").a],
+      current: at("fresh").a,
+      booted: at("fresh").a,
+      state: recorded(at("manual").a),
+    },
     // Runs a system that is no generation of its profile (another host's, activated by hand).
     hand: { generations: [at("hand").a], current: at("fresh").a, booted: at("hand").a },
     // Switched to the new system, still booted into the old kernel.
@@ -192,6 +221,7 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
       fresh: "up-to-date",
       old: "behind",
       hand: "drifted",
+      manual: "drifted",
       pending: "reboot-pending",
       failing: "checks-failing",
       gone: "unreachable",
@@ -205,6 +235,9 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
     expect(host("gone").findings[0]?.reason).toMatch(/^ssh failed: /);
     expect(host("pending").findings[0]?.reason).toMatch(/kernel/);
     expect(host("hand").findings[0]?.reason).toMatch(/no generation of the system profile/);
+    expect(host("manual").findings[0]?.reason).toMatch(
+      /generation 2 is running, and Ternix never activated it/,
+    );
     // Both systems are in this store: the package diff of what activating the flake changes.
     expect(host("old").expected).toBe(b["old"]);
     expect(host("old").running?.system).toBe(a["old"]);
@@ -218,7 +251,7 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
     expect(r.exitCode, r.stderr).toBe(1);
     const out = r.stdout;
     expect(out.split("\n")[0]).toBe(
-      "5 of 7 hosts need attention: 1 unreachable, 1 checks-failing, 1 drifted, 1 behind, 1 reboot-pending.",
+      "6 of 8 hosts need attention: 1 unreachable, 1 checks-failing, 2 drifted, 1 behind, 1 reboot-pending.",
     );
     expect(out).toMatch(/^host\s+state\s+generation\s+failed units\s+\/nix free\s+agent$/m);
     expect(out).toMatch(/^the "odd" one's host\s+up-to-date\s+1 \(/m);
