@@ -24,6 +24,8 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["generations", async () => (await import("./generations.js")).registerGenerations],
   ["gc", async () => (await import("./gc.js")).registerGc],
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
+  // The fleet from one terminal.
+  ["deploy", async () => (await import("./deploy.js")).registerDeploy],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],
   ["completion", async () => (await import("./completion.js")).registerCompletion],
