@@ -84,6 +84,7 @@ export const registerDeploy: RegisterCommand = (program, runtime) => {
               canary: options.canary,
               maxFailures: options.maxFailures,
               sshOptions: options.sshOption,
+              trustConfig: program.opts<{ trustConfig?: boolean }>().trustConfig ?? false,
               confirmTimeout: options.confirmTimeout,
             },
             {

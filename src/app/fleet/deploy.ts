@@ -58,6 +58,8 @@ export interface DeployRequest {
   canary?: readonly string[] | undefined;
   maxFailures?: number | undefined;
   sshOptions?: readonly string[] | undefined;
+  /** `--trust-config`: ssh options in ternix.toml may run commands. */
+  trustConfig?: boolean | undefined;
   confirmTimeout?: string | undefined;
   /** Concurrent evaluations (default: cores). */
   jobs?: number | undefined;
@@ -157,7 +159,13 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     });
   }
   const remotes = new Map(
-    selected.map((h) => [h, remoteHost(h, config, { sshOptions: request.sshOptions })] as const),
+    selected.map(
+      (h) =>
+        [
+          h,
+          remoteHost(h, config, { sshOptions: request.sshOptions, trustConfig: request.trustConfig }),
+        ] as const,
+    ),
   );
   // Names from the flake reach ssh only as a configured destination: refuse before building.
   const badTargets = selected.filter((h) => !isSshDestination(remotes.get(h)?.ssh.destination ?? ""));
@@ -165,6 +173,15 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     throw new UsageError(
       `no ssh target for ${badTargets.map((h) => JSON.stringify(h)).join(", ")}: the host name is not an address.`,
       { hint: 'Set target = "user@address" in ternix.toml [deploy.hosts."NAME"] (docs/deploy.md).' },
+    );
+  }
+  const onTarget = selected.filter((h) => remotes.get(h)?.buildOn === "target");
+  if (onTarget.length > 0) {
+    throw new UsageError(
+      `build-on = "target" is not supported yet (${onTarget.map((h) => JSON.stringify(h)).join(", ")}).`,
+      {
+        hint: 'Remove build-on from [deploy.hosts."NAME"] to build here and copy; remote builders in nix.conf also work.',
+      },
     );
   }
   const canaries = canaryHosts(selected, config, request.canary ?? config.deploy.canary);
