@@ -25,6 +25,7 @@ export const commandLoaders: readonly (readonly [string, () => Promise<RegisterC
   ["gc", async () => (await import("./gc.js")).registerGc],
   ["upgrade", async () => (await import("./upgrade.js")).registerUpgrade],
   // The fleet from one terminal.
+  ["deploy", async () => (await import("./deploy.js")).registerDeploy],
   ["status", async () => (await import("./status.js")).registerStatus],
   // Set-up.
   ["init", async () => (await import("./init-ci.js")).registerInit],

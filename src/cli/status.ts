@@ -74,6 +74,7 @@ Exit codes:
             exclude: options.exclude,
             ref: options.ref,
             sshOptions: options.sshOption,
+            trustConfig: program.opts<{ trustConfig?: boolean }>().trustConfig ?? false,
             connectTimeout: options.connectTimeout,
             parallel: options.parallel,
             jobs: options.jobs,

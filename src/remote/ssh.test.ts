@@ -4,6 +4,7 @@ import {
   isSshDestination,
   NEW_CONNECTION,
   nixSshOpts,
+  parseConfigSshOption,
   parseSshOption,
   sshArgs,
   sshRun,
@@ -171,4 +172,23 @@ describe("sshRun", () => {
       },
     ]);
   });
+});
+
+describe("parseConfigSshOption", () => {
+  it.each([
+    "ProxyCommand=nc %h %p",
+    "LocalCommand=x",
+    "StrictHostKeyChecking=no",
+    "stricthostkeychecking=accept-new",
+  ])("refuses %j from a config file without trust", (text) => {
+    expect(() => parseConfigSshOption(text, "ternix.toml", false)).toThrow(/needs --trust-config/);
+    expect(parseConfigSshOption(text, "ternix.toml", true).name).toBeTruthy();
+  });
+
+  it.each(["UserKnownHostsFile=/etc/ssh/fleet", "StrictHostKeyChecking=yes", "ProxyJump=bastion"])(
+    "takes %j",
+    (text) => {
+      expect(parseConfigSshOption(text, "ternix.toml", false).name).toBeTruthy();
+    },
+  );
 });

@@ -56,6 +56,34 @@ export function parseSshOption(text: string): SshOption {
   return { name, value };
 }
 
+/**
+ * ssh options that run local commands or turn off host key checks. From a repository's ternix.toml
+ * they need `--trust-config` (a repository is not trusted to run code, as with `[nix] options`);
+ * on the command line they are the user's own choice.
+ */
+const UNTRUSTED_OPTIONS = new Set([
+  "proxycommand",
+  "localcommand",
+  "permitlocalcommand",
+  "knownhostscommand",
+  "remotecommand",
+  "match",
+  "include",
+]);
+
+/** `NAME=VALUE` from a config file: parseSshOption, and refused when it needs trust the file lacks. */
+export function parseConfigSshOption(text: string, file: string, trusted: boolean): SshOption {
+  const option = parseSshOption(text);
+  const name = option.name.toLowerCase();
+  const weakensHostKeys = name === "stricthostkeychecking" && !/^(yes|ask)$/i.test(option.value);
+  if (!trusted && (UNTRUSTED_OPTIONS.has(name) || weakensHostKeys)) {
+    throw new UsageError(`${file}: [deploy] ssh-options: ${option.name} needs --trust-config.`, {
+      hint: `It can run commands or change which host keys are accepted; review the file, then pass --trust-config (or give it as --ssh-option).`,
+    });
+  }
+  return option;
+}
+
 /** Whether `destination` can be an ssh destination (`user@address`); host names need not be. */
 export function isSshDestination(destination: string): boolean {
   return DESTINATION.test(destination);

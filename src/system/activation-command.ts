@@ -43,3 +43,33 @@ export function systemdRunArgs(
 export function systemdRunProbeArgs(env: Readonly<Record<string, string | undefined>>): string[] {
   return [...systemdRunOptions(env, `${ACTIVATION_UNIT}-probe`), "--", "true"];
 }
+
+/**
+ * The dead man's switch: a transient timer unit on the target that re-activates `previous` (its
+ * `switch-to-configuration test`) after `seconds`, unless Ternix stops it first. AccuracySec=1s:
+ * a timer's default accuracy (one minute) would let it fire up to a minute late.
+ */
+export function deadMansSwitchArmArgs(unit: string, seconds: number, previous: string): string[] {
+  if (!/^ternix-confirm-[A-Za-z0-9_-]+$/.test(unit)) throw new Error(`not a confirm unit name: ${unit}`);
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new Error(`not a timeout in seconds: ${seconds}`);
+  if (!previous.startsWith("/nix/store/")) throw new Error(`not a store path: ${previous}`);
+  return [
+    `--unit=${unit}`,
+    `--on-active=${seconds}s`,
+    "--timer-property=AccuracySec=1s",
+    "--description=ternix deploy: re-activate the previous system unless the deploy is confirmed",
+    "--",
+    `${previous}/bin/switch-to-configuration`,
+    "test",
+  ];
+}
+
+/** `systemctl stop UNIT.timer`: disarm the switch (fails when it already fired or never existed). */
+export function deadMansSwitchDisarmArgs(unit: string): string[] {
+  return ["stop", `${unit}.timer`];
+}
+
+/** A unit name for one deploy of one host: unique per run (time and a random part). */
+export function deadMansSwitchUnit(nowMs: number, random: string): string {
+  return `ternix-confirm-${nowMs.toString(36)}-${random.replace(/[^A-Za-z0-9]/g, "").slice(0, 8)}`;
+}

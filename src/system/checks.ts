@@ -20,7 +20,8 @@ export type CheckSpec = CheckTiming &
     | { kind: "tcp"; name: string; host: string; port: number }
   );
 
-export type CheckKind = "activation" | "systemd" | CheckSpec["kind"];
+/** `confirm`: deploy's dead man's switch disarmed over a new SSH connection. */
+export type CheckKind = "activation" | "systemd" | "confirm" | CheckSpec["kind"];
 export type CheckStatus = "passed" | "failed" | "skipped";
 
 export interface CheckResult {

@@ -11,7 +11,7 @@ export const MAX_RECORDS = 500;
 
 const CheckResultSchema = z.object({
   name: z.string(),
-  kind: z.enum(["activation", "systemd", "command", "http", "tcp"]),
+  kind: z.enum(["activation", "systemd", "confirm", "command", "http", "tcp"]),
   status: z.enum(["passed", "failed", "skipped"]),
   attempts: z.number().int().min(0),
   detail: z.string(),

@@ -103,3 +103,19 @@ describe("remoteHost", () => {
     expect(confirmTimeoutSeconds(config, "5s")).toBe(5);
   });
 });
+
+describe("ssh options from ternix.toml", () => {
+  const withProxy = parseConfig('[deploy]\nssh-options = ["ProxyCommand=nc %h %p"]\n', "t.toml");
+  it("refuses command-running options without --trust-config", () => {
+    expect(() => remoteHost("web", withProxy)).toThrow(/ProxyCommand needs --trust-config/);
+  });
+  it("takes them with --trust-config, and always from the command line", () => {
+    expect(remoteHost("web", withProxy, { trustConfig: true }).ssh.options).toEqual([
+      { name: "ProxyCommand", value: "nc %h %p" },
+    ]);
+    expect(remoteHost("web", config, { sshOptions: ["ProxyCommand=nc %h %p"] }).ssh.options).toContainEqual({
+      name: "ProxyCommand",
+      value: "nc %h %p",
+    });
+  });
+});

@@ -7,7 +7,13 @@ import { parseDuration, type CheckConfig, type Config } from "../../config/confi
 import { UsageError } from "../../errors.js";
 import { parseExcludePattern } from "./hosts.js";
 import type { SystemPaths } from "../machine/system-paths.js";
-import { DEFAULT_CONNECT_TIMEOUT, parseSshOption, type SshOption, type SshTarget } from "../../remote/ssh.js";
+import {
+  DEFAULT_CONNECT_TIMEOUT,
+  parseConfigSshOption,
+  parseSshOption,
+  type SshOption,
+  type SshTarget,
+} from "../../remote/ssh.js";
 
 export interface RemoteHost {
   /** The name in nixosConfigurations. */
@@ -28,14 +34,19 @@ export interface RemoteOptions {
   /** `--ssh-option NAME=VALUE` flags, after `[deploy] ssh-options`. */
   sshOptions?: readonly string[] | undefined;
   connectTimeout?: number | undefined;
+  /** `--trust-config`: the config's ssh options may run commands (ProxyCommand, …). */
+  trustConfig?: boolean | undefined;
 }
 
 /** How to reach `name`: `[deploy.hosts."NAME"]` over `[deploy]` and `[system]`. */
 export function remoteHost(name: string, config: Config, options: RemoteOptions = {}): RemoteHost {
   const host = config.deploy.hosts[name];
-  const options_: SshOption[] = [...config.deploy["ssh-options"], ...(options.sshOptions ?? [])].map(
-    parseSshOption,
-  );
+  const options_: SshOption[] = [
+    ...config.deploy["ssh-options"].map((o) =>
+      parseConfigSshOption(o, "ternix.toml", options.trustConfig ?? false),
+    ),
+    ...(options.sshOptions ?? []).map(parseSshOption),
+  ];
   const sys = { ...config.system, ...(host?.system ?? {}) };
   const where = `[deploy.hosts.${JSON.stringify(name)}] system`;
   const absolute = (key: string, path: string) => {

@@ -43,6 +43,8 @@ export interface StatusRequest {
   /** Compare with the flake at this git revision instead of the checkout. */
   ref?: string | undefined;
   sshOptions?: readonly string[] | undefined;
+  /** `--trust-config`: `[deploy] ssh-options` may hold options that run commands (ProxyCommand, …). */
+  trustConfig?: boolean | undefined;
   connectTimeout?: number | undefined;
   parallel?: number | undefined;
   /** Concurrent `nix eval` processes (default: cores). */
@@ -109,7 +111,11 @@ export async function status(request: StatusRequest, deps: StatusDeps): Promise<
     const remotes = new Map(
       selected.map((h) => [
         h,
-        remoteHost(h, config, { sshOptions: request.sshOptions, connectTimeout: request.connectTimeout }),
+        remoteHost(h, config, {
+          sshOptions: request.sshOptions,
+          connectTimeout: request.connectTimeout,
+          trustConfig: request.trustConfig,
+        }),
       ]),
     );
     const n = selected.length;

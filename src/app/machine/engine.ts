@@ -13,7 +13,7 @@
  */
 import type { Nix } from "../../nix/nix.js";
 import { RunInterruptedError, type Run } from "../../proc/run.js";
-import type { CheckReport, CheckResult, CheckSpec } from "../../system/checks.js";
+import { checkReport, type CheckReport, type CheckResult, type CheckSpec } from "../../system/checks.js";
 import { findGeneration, isSystemOf, type Generation } from "../../system/generations.js";
 import {
   withActivation,
@@ -49,10 +49,24 @@ export interface ActivationTarget {
   readProfile(): Promise<ProfileState>;
   /** The store path a link (current-system) leads to on the machine. */
   storePathOfLink(path: string): Promise<string | undefined>;
+  /** Load, change and save the machine's state file (under `paths.stateDir`). */
+  updateState(change: (state: SystemState) => SystemState): Promise<SystemState>;
+  /**
+   * The environment of commands on the machine, as activation passes it on (e.g. to systemd-run's
+   * --setenv); a remote machine has its own, so nothing of the deployer's is forwarded.
+   */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export function localTarget(nix: Nix, run: Run, paths: SystemPaths): ActivationTarget {
-  return { run, nix, paths, readProfile: () => readProfile(paths.profile), storePathOfLink };
+  return {
+    run,
+    nix,
+    paths,
+    readProfile: () => readProfile(paths.profile),
+    storePathOfLink,
+    updateState: (change) => updateState(paths, change),
+  };
 }
 
 export type EngineOperation = "switch" | "test" | "boot";
@@ -71,6 +85,12 @@ export interface EngineRequest {
   /** An existing generation to make current (rollback) instead of adding one. */
   existingGeneration?: number | undefined;
   onCheck?: ((result: CheckResult) => void) | undefined;
+  /**
+   * A last gate after every check passed and before the new system is kept (phase 2, or the end of
+   * `test`): `deploy` disarms its dead man's switch here over a new SSH connection. A failed result
+   * counts as a failed check (the previous system is re-activated).
+   */
+  confirm?: (() => Promise<CheckResult>) | undefined;
 }
 
 export interface EngineDeps {
@@ -149,7 +169,7 @@ async function phases(
   progress.activated = true;
   const activation = await activateOn(deps, request.storePath, "test");
   effects.onEvent({ type: "phase", message: "Checking…" });
-  const checks = await verifyActivation(
+  let checks = await verifyActivation(
     activation,
     {
       systemctl: deps.target.paths.systemctl,
@@ -160,6 +180,11 @@ async function phases(
     machineDeps(deps),
   );
 
+  if (checks.passed && request.confirm !== undefined) {
+    const confirmed = await request.confirm();
+    request.onCheck?.(confirmed);
+    checks = checkReport([...checks.results, confirmed]);
+  }
   if (!checks.passed) return await afterFailedChecks(request, deps, before, checks);
   if (request.operation === "test") {
     await record(request, deps, "tested", previousGeneration ?? null, checks, request.storePath);
@@ -206,7 +231,7 @@ async function phaseTwo(
   }
   if (request.existingGeneration === undefined) {
     const status: GenerationStatus = request.operation === "boot" ? "unchecked" : "known-good";
-    await updateState(target.paths, (state) =>
+    await target.updateState((state) =>
       withRecord(state, {
         profile: target.paths.profile,
         generation,
@@ -343,7 +368,10 @@ function messageOf(error: unknown): string {
 }
 
 function machineDeps(deps: EngineDeps): CheckDeps {
-  return { effects: { ...deps.effects, run: deps.target.run }, system: deps.system };
+  return {
+    effects: { ...deps.effects, run: deps.target.run, env: deps.target.env ?? deps.effects.env },
+    system: deps.system,
+  };
 }
 
 function activateOn(deps: EngineDeps, storePath: string, action: "test" | "boot"): Promise<Activation> {
@@ -370,5 +398,5 @@ async function record(
     checks,
     ...extra,
   };
-  await updateState(deps.target.paths, (state: SystemState) => withActivation(state, entry));
+  await deps.target.updateState((state: SystemState) => withActivation(state, entry));
 }
