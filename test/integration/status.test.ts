@@ -32,8 +32,11 @@ if (!available)
   );
 
 const ODD = `the "odd" one's host`;
-const NAMES = ["fresh", "old", "hand", "manual", "pending", "failing", "gone", ODD] as const;
-const HOSTS: HostSpec[] = NAMES.map((name) => ({ name }));
+const NAMES = ["fresh", "old", "hand", "manual", "pending", "failing", "gone", "broken", ODD] as const;
+// "broken" no longer evaluates from nixpkgs 24.11-b on.
+const HOSTS: HostSpec[] = NAMES.map((name) =>
+  name === "broken" ? { name, failFrom: "24.11-b", failKind: "eval" } : { name },
+);
 
 let world: World;
 let fleet: SshdFleet;
@@ -101,7 +104,10 @@ beforeAll(async () => {
   a = await buildHosts(world, NAMES);
   await advanceNixpkgs(world, "24.11-b");
   await updateFleetLock(world, { commit: true });
-  b = await buildHosts(world, NAMES);
+  b = await buildHosts(
+    world,
+    NAMES.filter((n) => n !== "broken"),
+  );
   fleet = await startSshdFleet(
     join(world.dir, "sshd"),
     NAMES.map((label) => ({ label })),
@@ -159,6 +165,7 @@ beforeAll(async () => {
       failedUnits: ["nginx.service", "backup.timer"],
     },
     gone: { generations: [at("gone").b], current: at("gone").b, booted: at("gone").b },
+    broken: { generations: [at("broken").a], current: at("broken").a, booted: at("broken").a },
     [ODD]: { generations: [at(ODD).b], current: at(ODD).b, booted: at(ODD).b },
   };
   // The known_hosts and key come from --ssh-option on each run (see `status` below), not the config.
@@ -225,6 +232,7 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
       pending: "reboot-pending",
       failing: "checks-failing",
       gone: "unreachable",
+      broken: "eval-failed",
       [ODD]: "up-to-date",
     });
     const host = (name: string) => json.hosts.find((h) => h.host === name) as HostJson;
@@ -233,6 +241,10 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
     expect(host("fresh").agent?.quarantined).toHaveLength(1);
     expect(host("failing").running?.failedUnits).toEqual(["backup.timer", "nginx.service"]);
     expect(host("gone").findings[0]?.reason).toMatch(/^ssh failed: /);
+    expect(host("broken").findings[0]?.reason).toMatch(
+      /^the flake does not evaluate for this host: .*is set to fail/,
+    );
+    expect(host("broken").expected).toBeNull();
     expect(host("pending").findings[0]?.reason).toMatch(/kernel/);
     expect(host("hand").findings[0]?.reason).toMatch(/no generation of the system profile/);
     expect(host("manual").findings[0]?.reason).toMatch(
@@ -251,7 +263,7 @@ describe.skipIf(!available)("ternix status over real sshd", () => {
     expect(r.exitCode, r.stderr).toBe(1);
     const out = r.stdout;
     expect(out.split("\n")[0]).toBe(
-      "6 of 8 hosts need attention: 1 unreachable, 1 checks-failing, 2 drifted, 1 behind, 1 reboot-pending.",
+      "7 of 9 hosts need attention: 1 unreachable, 1 checks-failing, 1 eval-failed, 2 drifted, 1 behind, 1 reboot-pending.",
     );
     expect(out).toMatch(/^host\s+state\s+generation\s+failed units\s+\/nix free\s+agent$/m);
     expect(out).toMatch(/^the "odd" one's host\s+up-to-date\s+1 \(/m);
