@@ -7,6 +7,7 @@ import {
   parseConfigSshOption,
   parseSshOption,
   sshArgs,
+  sshExitArgs,
   sshRun,
   sshStoreUri,
   type SshTarget,
@@ -191,4 +192,41 @@ describe("parseConfigSshOption", () => {
       expect(parseConfigSshOption(text, "ternix.toml", false).name).toBeTruthy();
     },
   );
+});
+
+describe("shared connections", () => {
+  const shared = target({ controlPath: "/tmp/ternix-ssh-x/%C" });
+  it("share one master per host, unless a new connection is asked for", () => {
+    expect(sshArgs(shared, ["true"]).slice(4, 10)).toEqual([
+      "-o",
+      "ControlMaster=auto",
+      "-o",
+      "ControlPath=/tmp/ternix-ssh-x/%C",
+      "-o",
+      "ControlPersist=30",
+    ]);
+    // ssh keeps the first value: the fresh connection's options come before the shared ones.
+    expect(sshArgs(shared, ["true"], NEW_CONNECTION).slice(4, 8)).toEqual([
+      "-o",
+      "ControlMaster=no",
+      "-o",
+      "ControlPath=none",
+    ]);
+  });
+
+  it("nix copy does not use it (Nix runs its own master)", () => {
+    expect(nixSshOpts(shared)).not.toContain("Control");
+  });
+
+  it("closes it with -O exit", () => {
+    expect(sshExitArgs(shared)).toEqual([
+      "-o",
+      "ControlPath=/tmp/ternix-ssh-x/%C",
+      "-O",
+      "exit",
+      "--",
+      "root@10.0.0.1",
+    ]);
+    expect(sshExitArgs(target())).toBeUndefined();
+  });
 });

@@ -21,7 +21,15 @@ export interface SshTarget {
   /** Seconds before a connection attempt gives up (`ConnectTimeout`). */
   connectTimeout: number;
   options: readonly SshOption[];
+  /**
+   * Share one connection per host between the commands of a run (as nixos-rebuild does): the
+   * ControlPath socket pattern, e.g. `/tmp/ternix-ssh-XXXX/%C`. Absent: a connection per command.
+   */
+  controlPath?: string | undefined;
 }
+
+/** How long a shared connection stays open after its last command (seconds). */
+export const CONTROL_PERSIST_SECONDS = 30;
 
 export const DEFAULT_CONNECT_TIMEOUT = 10;
 
@@ -114,10 +122,20 @@ export function sshArgs(
 }
 
 function optionArgs(target: SshTarget, extra: readonly SshOption[]): string[] {
+  // ssh keeps the first value: `extra` (e.g. NEW_CONNECTION) wins over the shared connection.
+  const shared: SshOption[] =
+    target.controlPath === undefined
+      ? []
+      : [
+          { name: "ControlMaster", value: "auto" },
+          { name: "ControlPath", value: target.controlPath },
+          { name: "ControlPersist", value: String(CONTROL_PERSIST_SECONDS) },
+        ];
   const options: SshOption[] = [
     { name: "BatchMode", value: "yes" },
     { name: "ConnectTimeout", value: String(target.connectTimeout) },
     ...extra,
+    ...shared,
     ...target.options,
   ];
   return options.flatMap((o) => ["-o", `${o.name}=${o.value}`]);
@@ -134,8 +152,9 @@ export const NEW_CONNECTION: readonly SshOption[] = [
  * option whose value holds whitespace cannot be passed and is refused by name.
  */
 export function nixSshOpts(target: SshTarget): string {
+  // Nix runs its own master connection for ssh-ng; a shared ControlPath would fight it.
   const words = [
-    ...optionArgs(target, []),
+    ...optionArgs({ ...target, controlPath: undefined }, []),
     ...(target.port === undefined ? [] : ["-p", String(target.port)]),
   ];
   const spaced = words.find((w) => /\s/.test(w));
@@ -173,6 +192,20 @@ export interface SshRunOptions {
   extra?: readonly SshOption[] | undefined;
   /** The local runner (tests and the interrupt machinery use the real one). */
   run?: Run | undefined;
+}
+
+/** `ssh -O exit`: close the shared connection of `target` (nothing when there is none). */
+export function sshExitArgs(target: SshTarget): string[] | undefined {
+  if (target.controlPath === undefined) return undefined;
+  return [
+    "-o",
+    `ControlPath=${target.controlPath}`,
+    ...(target.port === undefined ? [] : ["-p", String(target.port)]),
+    "-O",
+    "exit",
+    "--",
+    target.destination,
+  ];
 }
 
 /** The argv that runs `command args` on the machine, with `sudo -n --` when configured. */

@@ -15,7 +15,7 @@ import { runCliUntil } from "../helpers/interrupt.js";
 import { NIX_FLAGS } from "../helpers/nix-env.js";
 import { sshdAvailable } from "../helpers/sshd.js";
 import { buildHosts } from "../helpers/world.js";
-import { createDeployFleet, type DeployFleet } from "./deploy-support.js";
+import { createDeployFleet, type DeployFleet } from "../helpers/deploy-fleet.js";
 
 const available = await sshdAvailable();
 if (!available)

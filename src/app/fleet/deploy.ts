@@ -7,9 +7,9 @@
  * alone, at most N at once, a failure threshold). Every host ends in one state (docs/deploy.md).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ClosureDiff } from "../../closure/model.js";
 import type { Config } from "../../config/config.js";
 import { ExitCode, InputError, TernixError, UsageError } from "../../errors.js";
@@ -17,7 +17,7 @@ import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
 import { isInterruption } from "../../proc/run.js";
 import { copyClosure } from "../../remote/copy.js";
-import { isSshDestination, NEW_CONNECTION, sshRun, SSH_FAILURE_EXIT } from "../../remote/ssh.js";
+import { isSshDestination, NEW_CONNECTION, sshExitArgs, sshRun, SSH_FAILURE_EXIT } from "../../remote/ssh.js";
 import {
   deadMansSwitchArmArgs,
   deadMansSwitchDisarmArgs,
@@ -188,7 +188,16 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
 
   // 1. Evaluate and build every host in one `nix build`.
   const rootDir = await mkdtemp(join(tmpdir(), "ternix-deploy-"));
-  const unregisterRoots = effects.cleanup.add(() => rm(rootDir, { recursive: true, force: true }));
+  const controlPath = sharedControlPath(rootDir);
+  if (controlPath !== undefined) {
+    await mkdir(dirname(controlPath), { mode: 0o700 });
+    for (const [h, remote] of remotes) remotes.set(h, { ...remote, ssh: { ...remote.ssh, controlPath } });
+  }
+  const closeShared = () => closeSharedConnections([...remotes.values()], effects);
+  const unregisterRoots = effects.cleanup.add(async () => {
+    await closeShared();
+    await rm(rootDir, { recursive: true, force: true });
+  });
   try {
     phase(`Building ${selected.length} host${selected.length === 1 ? "" : "s"}…`);
     const evals = await evalToplevels(nix, flake.dir, selected, {
@@ -322,8 +331,30 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
     return { ...result, hosts, interrupted };
   } finally {
     unregisterRoots();
+    await closeShared();
     await rm(rootDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where the shared ssh connections' sockets go: `DIR/ssh/%C` (%C: a hash of host, port and user).
+ * A Unix socket path is limited to ~104 bytes and ssh adds a 17-byte suffix while it sets one up, so
+ * with a long TMPDIR every command opens its own connection instead.
+ */
+function sharedControlPath(rootDir: string): string | undefined {
+  const path = join(rootDir, "ssh", "%C");
+  return path.length - 2 + 40 + 17 < 100 ? path : undefined;
+}
+
+/** `ssh -O exit` for every host whose connection is shared (also after an interrupt). */
+async function closeSharedConnections(remotes: readonly RemoteHost[], effects: Effects): Promise<void> {
+  await Promise.all(
+    remotes.map(async (remote) => {
+      const args = sshExitArgs(remote.ssh);
+      if (args === undefined) return;
+      await effects.run("ssh", args, { env: effects.env, cleanup: true }).catch(() => undefined);
+    }),
+  );
 }
 
 interface HostDeps extends DeployDeps {

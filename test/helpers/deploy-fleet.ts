@@ -15,8 +15,8 @@
 import { chmod, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../../src/proc/run.js";
-import { buildHosts, createWorld, setFleetHosts, type HostSpec, type World } from "../helpers/world.js";
-import { startSshdFleet, type SshdFleet } from "../helpers/sshd.js";
+import { buildHosts, createWorld, setFleetHosts, type HostSpec, type World } from "./world.js";
+import { startSshdFleet, type SshdFleet } from "./sshd.js";
 
 export interface DeployHost {
   name: string;
@@ -37,8 +37,8 @@ export interface DeployFleet {
   sshd: SshdFleet;
   hosts: Record<string, DeployHost>;
   eventsLog: string;
-  /** Rewrite the fleet so every host's toplevel changes (a kernel parameter `ternix.bump=N`). */
-  bump(n: number): Promise<void>;
+  /** Rewrite the fleet so the hosts' toplevels change (a kernel parameter `ternix.bump=N`); default all hosts. */
+  bump(n: number, hosts?: readonly string[]): Promise<void>;
   /** ternix.toml for these hosts; `extra` is appended (TOML). */
   writeConfig(extra?: string, perHost?: Record<string, string>): Promise<void>;
   /** Make each host run (profile generation 1 + current-system) what the flake builds now. */
@@ -52,9 +52,10 @@ export interface DeployFleet {
 const tomlString = (s: string) => JSON.stringify(s);
 
 export async function createDeployFleet(names: readonly string[]): Promise<DeployFleet> {
-  const specs = (n: number): HostSpec[] =>
-    names.map((name) => ({ name, kernelParams: [`ternix.bump=${n}`] }));
-  const world = await createWorld({ hosts: specs(0) });
+  const bumps = new Map(names.map((name) => [name, 0]));
+  const specs = (): HostSpec[] =>
+    names.map((name) => ({ name, kernelParams: [`ternix.bump=${bumps.get(name) ?? 0}`] }));
+  const world = await createWorld({ hosts: specs() });
   const eventsLog = join(world.dir, "events.log");
   await writeFile(eventsLog, "");
   const machines = names.map((name, i) => {
@@ -150,7 +151,10 @@ exec "$@"
     sshd,
     hosts,
     eventsLog,
-    bump: (n) => setFleetHosts(world, specs(n)),
+    bump: (n, which = names) => {
+      for (const name of which) bumps.set(name, n);
+      return setFleetHosts(world, specs());
+    },
     async writeConfig(extra = "", perHost = {}) {
       const parts = [
         "[deploy]",
