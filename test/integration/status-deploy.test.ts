@@ -1,8 +1,8 @@
 /**
- * `ternix status` around `ternix deploy`, on the deploy tests' fleet (test/helpers/deploy-fleet.ts) (real sshds, real `nix copy`
- * into each host's own store, the engine over SSH): what status says follows what deploy did. A
- * system deploy activated is recorded in the host's state file, so when the flake moves on that host
- * is `behind`, not `drifted`.
+ * `ternix status` around `ternix deploy`, on the deploy tests' fleet (test/helpers/deploy-fleet.ts:
+ * real sshds, real `nix copy` into each host's own store, the engine over SSH): what status says
+ * follows what deploy did. A system deploy activated is recorded in the host's state file, so when
+ * the flake moves on that host is `behind`, not `drifted`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
