@@ -34,7 +34,8 @@ export function formatBytes(bytes: number, signed = false): string {
   return `${sign}${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
 
-function counts(diff: ClosureDiff | undefined): string {
+/** `5 upgraded, 1 downgraded, 27 rebuilt`: the package counts of a diff, for tables. */
+export function changeCounts(diff: ClosureDiff | undefined): string {
   if (!diff) return "";
   const c = diff.counts;
   const parts = [
@@ -48,7 +49,8 @@ function counts(diff: ClosureDiff | undefined): string {
   return parts.join(", ") || "only the system itself changed";
 }
 
-function riskSummary(diff: ClosureDiff | undefined): string[] {
+/** The distinct non-info risks of a diff, as `id: reboot needed`. */
+export function riskSummary(diff: ClosureDiff | undefined): string[] {
   if (!diff) return [];
   const seen = new Set<string>();
   const out: string[] = [];
@@ -139,7 +141,7 @@ export function renderPlanText(planResult: PlanResult, options: PlanTextOptions)
       : h.status === "changed"
         ? s.yellow(statusLabel[h.status])
         : statusLabel[h.status],
-    h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? ""),
+    h.diff ? changeCounts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? ""),
     h.diff && !isPreview(result) ? formatBytes(h.diff.sizes.narSizeDelta, true) : "",
     riskSummary(h.diff).join("; "),
   ]);
@@ -209,7 +211,7 @@ function mdSummary(result: PlanResult): string {
     lines.push("| Host | Status | Changes | Closure size | Risks |", "|---|---|---|---|---|");
     for (const h of result.hosts) {
       const status = h.status === "broken" ? "**BROKEN by the update**" : statusLabel[h.status];
-      const changes = h.diff ? counts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? "");
+      const changes = h.diff ? changeCounts(h.diff) : (failureOf(h.after) ?? failureOf(h.before) ?? "");
       const size =
         h.diff && !isPreview(result)
           ? `${formatBytes(h.diff.sizes.narSizeBefore)} → ${formatBytes(h.diff.sizes.narSizeAfter)} (${formatBytes(h.diff.sizes.narSizeDelta, true)})`
@@ -245,7 +247,7 @@ function mdSections(result: PlanResult): Section[] {
     .filter((h) => h.status !== "unchanged")
     .map((h) => {
       const risks = riskSummary(h.diff);
-      const summary = `<b>${escapeHtml(h.host)}</b>: ${escapeHtml(statusLabel[h.status])}${h.diff ? ` · ${escapeHtml(counts(h.diff))}` : ""}${risks.length ? ` · ⚠ ${escapeHtml(risks.join("; "))}` : ""}`;
+      const summary = `<b>${escapeHtml(h.host)}</b>: ${escapeHtml(statusLabel[h.status])}${h.diff ? ` · ${escapeHtml(changeCounts(h.diff))}` : ""}${risks.length ? ` · ⚠ ${escapeHtml(risks.join("; "))}` : ""}`;
       const failed = !h.after.ok ? h.after : !h.before.ok ? h.before : undefined;
       const failure =
         failed && !failed.ok

@@ -303,7 +303,7 @@ describe("ternix promote", () => {
       stale: true,
     });
 
-    const text = await runCli(["status", "--from-forge", "--hosts", "db", ...forgeFlags()], {
+    const text = await runCli(["status", "--from-forge", "db", ...forgeFlags()], {
       cwd: w.work,
       env,
     });
