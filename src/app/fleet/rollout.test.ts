@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultConfig, type Config } from "../../config/config.js";
+import { defaultConfig, parseConfig, type Config } from "../../config/config.js";
 import type { CommitState, CommitStatus } from "../../forge/types.js";
 import { decide, judgeHost, planPromotion, selectHosts, type HostState } from "./rollout.js";
 
@@ -125,7 +125,19 @@ describe("planPromotion", () => {
     expect(() => planPromotion(defaultConfig(), "stable", {})).toThrow(/no hosts to wait for/);
     expect(() => planPromotion(config(), "main", {})).toThrow(/first wave/);
   });
-  it("a tag is a usage error until [deploy.hosts] exists", () => {
-    expect(() => selectHosts(["@canary"], defaultConfig())).toThrow(/tags need \[deploy.hosts\]/);
+  it("@tag selects the hosts tagged in [deploy.hosts]; an unknown tag is a usage error", () => {
+    const tagged = parseConfig(
+      [
+        '[deploy.hosts."web 1"]',
+        'tags = ["canary", "web"]',
+        "[deploy.hosts.db]",
+        'tags = ["canary"]',
+        "[deploy.hosts.mail]",
+      ].join("\n"),
+      "ternix.toml",
+    );
+    expect(selectHosts(["@canary", "db", "mail"], tagged)).toEqual(["web 1", "db", "mail"]);
+    expect(selectHosts(["@web"], tagged)).toEqual(["web 1"]);
+    expect(() => selectHosts(["@canary"], defaultConfig())).toThrow(/no host has the tag "@canary"/);
   });
 });

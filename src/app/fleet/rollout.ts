@@ -154,21 +154,30 @@ export function isCommitId(ref: string): boolean {
 }
 
 /**
- * Host names as given; `@TAG` selects hosts by tag. Tags come from `[deploy.hosts]`, which this
- * version does not have yet: a tag is a usage error naming it. Duplicates are dropped.
+ * Host names as given; `@TAG` selects the hosts whose `[deploy.hosts."NAME"] tags` carry it (promote
+ * and `status --from-forge` do not evaluate the flake, so tags come from ternix.toml alone).
+ * Duplicates are dropped.
  */
-export function selectHosts(names: readonly string[], _config: Config): string[] {
+export function selectHosts(names: readonly string[], config: Config): string[] {
   const out: string[] = [];
+  const add = (host: string) => {
+    if (!out.includes(host)) out.push(host);
+  };
   for (const name of names) {
-    if (name.startsWith("@")) {
-      throw new UsageError(
-        `host tag ${JSON.stringify(name)}: tags need [deploy.hosts] in ternix.toml, which this version does not read yet.`,
-        {
-          hint: "List the host names instead (--hosts NAME…, or hosts = [...] in [[rollout.waves]]).",
-        },
-      );
+    if (!name.startsWith("@")) {
+      add(name);
+      continue;
     }
-    if (!out.includes(name)) out.push(name);
+    const tag = name.slice(1);
+    const tagged = Object.entries(config.deploy.hosts)
+      .filter(([, host]) => host.tags.includes(tag))
+      .map(([host]) => host);
+    if (tagged.length === 0) {
+      throw new UsageError(`no host has the tag ${JSON.stringify(name)}.`, {
+        hint: 'Tags come from ternix.toml: [deploy.hosts."NAME"] tags = ["…"].',
+      });
+    }
+    tagged.forEach(add);
   }
   return out;
 }
