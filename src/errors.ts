@@ -16,7 +16,10 @@ export const ExitCode = {
   notYet: 3,
   /** plan/pr: the update breaks the build of at least one host that built before. */
   hostBroken: 4,
-  /** A check failed: `inputs --check` policy, or health checks after `switch` (rolled back). */
+  /**
+   * A check failed: `inputs --check` policy, health checks after `switch` (rolled back), or a risk
+   * kind named by `--fail-on` (plan, diff, build).
+   */
   checkFailed: 5,
   /** upgrade: the commit was refused (not a fast-forward of the deployed one, or not signed). */
   refused: 6,

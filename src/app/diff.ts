@@ -4,6 +4,7 @@ import type { ClosureDiff } from "../closure/model.js";
 import type { ClosureCache } from "./closure-cache.js";
 import type { StoreDatabase } from "../nix/store-db-reader.js";
 import { loadClosures, resolveStorePath, type NixSource } from "./closure-load.js";
+import { withSecretScan, type StorePathScanner } from "./store-scan.js";
 
 export interface DiffRequest {
   before: string;
@@ -22,6 +23,8 @@ export async function diffSystems(
   nix: NixSource,
   cache?: ClosureCache,
   database?: StoreDatabase,
+  /** Scans the after side's new store paths for secrets (absent: no scan). */
+  scanner?: StorePathScanner,
 ): Promise<DiffResult> {
   const [before, after] = await Promise.all([
     resolveStorePath(request.before, request.cwd),
@@ -30,9 +33,8 @@ export async function diffSystems(
   // One closure query for both sides (they mostly overlap), none for a side already cached; the
   // same path twice is a valid, empty diff. With the store database, Nix is not started at all.
   const closures = await loadClosures(nix, [before, after], cache, database);
-  const diff = diffClosures(
-    closures.get(before) ?? { root: before, paths: [] },
-    closures.get(after) ?? { root: after, paths: [] },
-  );
+  const b = closures.get(before) ?? { root: before, paths: [] };
+  const a = closures.get(after) ?? { root: after, paths: [] };
+  const diff = await withSecretScan(diffClosures(b, a), b.paths, a.paths, scanner);
   return { before, after, diff };
 }

@@ -2,6 +2,7 @@ import type { Run } from "../proc/run.js";
 import type { TargetProgress } from "./build-progress.js";
 import type { Cleanup } from "./cleanup.js";
 import type { ClosureCache } from "./closure-cache.js";
+import type { StorePathScanner } from "./store-scan.js";
 
 /** Progress and log events a use case reports; the CLI decides how to show them. */
 export type AppEvent =
@@ -35,4 +36,9 @@ export interface Effects {
   cleanup: Cleanup;
   /** Where closures already queried are kept (absent: always ask Nix). */
   closureCache?: ClosureCache | undefined;
+  /**
+   * Reads a store path's files for the secret scan (store-scan.ts); absent when the store is not
+   * on this machine (or in tests that do not scan): no scan, and reports say so.
+   */
+  scanStore?: StorePathScanner | undefined;
 }

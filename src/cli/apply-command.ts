@@ -7,6 +7,8 @@ import { ExitCode } from "../errors.js";
 import { renderClosureDiffText } from "../report/closure.js";
 import { renderCheckLine } from "../report/system.js";
 import { createStyle } from "../report/style.js";
+import type { RiskKind } from "../closure/risk.js";
+import { failOnHits } from "./fail-on.js";
 import { createProgress } from "./progress.js";
 import type { Runtime } from "./runtime.js";
 import {
@@ -43,6 +45,8 @@ export interface ApplyOptions extends SystemPathOptions {
   /** commander's `--no-rollback` sets this to false. */
   rollback?: boolean;
   commit?: boolean;
+  /** build only: exit 5 when the new system carries a risk of these kinds. */
+  failOn?: RiskKind[];
 }
 
 const QUESTION: Record<Exclude<ApplyMode, "build">, string> = {
@@ -120,6 +124,9 @@ export async function runApply(
   ).finally(() => progress.done());
   const outcome = outcomeText(result, s);
   if (outcome !== "") rt.output.stdout(outcome);
+  const hits = failOnHits(result.preview.diff, options.failOn);
+  for (const kind of hits) rt.output.info(`--fail-on ${kind}: the new system carries a ${kind} risk.`);
+  if (hits.length > 0 && result.outcome === "built") return ExitCode.checkFailed;
   return exitCodeOf(result);
 }
 

@@ -2,6 +2,7 @@
 import { channelsOption } from "./channel-mode.js";
 import { action, type RegisterCommand } from "./command.js";
 import { runApply, type ApplyOptions } from "./apply-command.js";
+import { failOnOption } from "./fail-on.js";
 import { flakeOption } from "./system-context.js";
 
 export const registerBuild: RegisterCommand = (program, runtime) => {
@@ -21,7 +22,11 @@ export const registerBuild: RegisterCommand = (program, runtime) => {
       "--current-system <path>",
       "the running system's link to compare with (default /run/current-system)",
     )
-    .addHelpText("after", "\nNeeds no root: nothing on the machine changes.")
+    .addOption(failOnOption("the new system"))
+    .addHelpText(
+      "after",
+      "\nNeeds no root: nothing on the machine changes.\n\nExit codes: 0 built, 1 error, 5 --fail-on: the new system carries a risk of one of the given kinds (diff still shown), 64 usage error.",
+    )
     .action(
       action(async (host: string | undefined, options: ApplyOptions) =>
         runApply("build", host, options, runtime(), program),

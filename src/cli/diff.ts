@@ -3,7 +3,9 @@ import { Option } from "commander";
 import { diffSystems } from "../app/diff.js";
 import { ExitCode } from "../errors.js";
 import { renderClosureDiffMarkdown, renderClosureDiffText, toClosureDiffJson } from "../report/closure.js";
+import type { RiskKind } from "../closure/risk.js";
 import { action, type RegisterCommand } from "./command.js";
+import { failOnOption, failOnHits } from "./fail-on.js";
 
 export const registerDiff: RegisterCommand = (program, runtime) => {
   program
@@ -17,12 +19,22 @@ export const registerDiff: RegisterCommand = (program, runtime) => {
       new Option("--format <format>", "report format").choices(["text", "markdown", "json"]).default("text"),
     )
     .option("--json", "same as --format json")
+    .addOption(failOnOption("the new closure"))
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0  the diff was shown
+  1  error
+  5  --fail-on: the new closure carries a risk of one of the given kinds (diff still shown)
+ 64  usage error`,
+    )
     .action(
       action(
         async (
           before: string,
           after: string,
-          options: { format: "text" | "markdown" | "json"; json?: boolean },
+          options: { format: "text" | "markdown" | "json"; json?: boolean; failOn?: RiskKind[] },
         ) => {
           const rt = runtime();
           // Nix is asked (and its version detected) only for closures neither in the cache nor
@@ -32,6 +44,7 @@ export const registerDiff: RegisterCommand = (program, runtime) => {
             () => rt.nix(),
             rt.effects.closureCache,
             rt.storeDatabase(),
+            rt.effects.scanStore,
           );
           const format = options.json ? "json" : options.format;
           rt.output.stdout(
@@ -41,7 +54,10 @@ export const registerDiff: RegisterCommand = (program, runtime) => {
                 ? renderClosureDiffMarkdown(result.diff)
                 : renderClosureDiffText(result.diff, { color: rt.output.color }),
           );
-          return ExitCode.ok;
+          const hits = failOnHits(result.diff, options.failOn);
+          for (const kind of hits)
+            rt.output.info(`--fail-on ${kind}: the new closure carries a ${kind} risk.`);
+          return hits.length > 0 ? ExitCode.checkFailed : ExitCode.ok;
         },
       ),
     );

@@ -2,7 +2,8 @@
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { locateFlake } from "../app/flake.js";
-import { plan, planExitCodes, type PlanResult } from "../app/fleet/plan.js";
+import { plan, planExitCode, type PlanResult } from "../app/fleet/plan.js";
+import type { RiskKind } from "../closure/risk.js";
 import { InputError, UsageError } from "../errors.js";
 import { stat } from "node:fs/promises";
 import { renderManifest } from "../app/manifest.js";
@@ -10,6 +11,7 @@ import { whyNotWritable, writeFileAtomic } from "../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../report/plan.js";
 import { action, parseCount, type RegisterCommand } from "./command.js";
 import { lockingFlake, noWaitOption } from "./flake-lock.js";
+import { failOnOption } from "./fail-on.js";
 import { createProgress } from "./progress.js";
 
 export interface PlanOptions {
@@ -31,6 +33,7 @@ export interface PlanOptions {
   pushTo?: string;
   signKey?: string;
   manifest?: string;
+  failOn?: RiskKind[];
 }
 
 export const registerPlan: RegisterCommand = (program, runtime) => {
@@ -56,6 +59,7 @@ export const registerPlan: RegisterCommand = (program, runtime) => {
       "a derivation in no binary cache with this many direct inputs is a heavy-build risk (default 50)",
       parseCount("--heavy-build-inputs", 1),
     )
+    .addOption(failOnOption("any host"))
     .option(
       "--no-build",
       "evaluate only: predict each host's package changes from its derivations (a preview: no sizes; docs/plan.md)",
@@ -91,6 +95,7 @@ Exit codes:
   2  flake.lock did not change
   3  flake.lock changed but no host's closure differs
   4  the update breaks the build of a host that built before (report still printed)
+  5  --fail-on: a host carries a risk of one of the given kinds (report still printed; before 4)
  64  usage error (also: --output names a directory or a missing/unwritable directory)
 130  interrupted (no report; flake.lock as it was)
 141  stdout or stderr closed by its reader (stopped and restored, quietly)
@@ -182,6 +187,7 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
               pushTo: options.pushTo,
               signKey,
               manifest: manifestPath !== undefined,
+              failOn: options.failOn,
             },
             { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
           ).finally(() => progress.done()),
@@ -197,7 +203,9 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
           rt.output.info(
             "flake.lock was updated in the working tree (use --restore-lock to keep the old one).",
           );
-        return planExitCodes[result.outcome];
+        for (const hit of result.gate?.hits ?? [])
+          rt.output.info(`--fail-on ${hit.kind}: ${JSON.stringify(hit.host)} carries a ${hit.kind} risk.`);
+        return planExitCode(result);
       }),
     );
 };

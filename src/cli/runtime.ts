@@ -2,8 +2,10 @@
 import { Cleanup } from "../app/cleanup.js";
 import { closureCacheDir, fileClosureCache } from "../app/closure-cache.js";
 import type { Effects } from "../app/effects.js";
+import { storeScannerFor, type StorePathScanner } from "../app/store-scan.js";
 import type { Config } from "../config/config.js";
 import { nixOptionPairs } from "../config/nix-options.js";
+import { DEFAULT_SECRET_SCAN_LIMITS } from "../closure/secrets.js";
 import { UsageError } from "../errors.js";
 import { createGit, type Git } from "../git/git.js";
 import { createNix, type Nix } from "../nix/nix.js";
@@ -28,6 +30,8 @@ export interface Runtime {
   nix(config?: Config): Promise<Nix>;
   /** The database of the store `nix(config)` uses, when it is a local one (read without starting Nix). */
   storeDatabase(config?: Config): StoreDatabase | undefined;
+  /** Reads store paths for the secret scan, for the store Nix uses; undefined when it is elsewhere. */
+  storeScanner(config?: Config): StorePathScanner | undefined;
 }
 
 export function parseNixOptionFlags(values: readonly string[] = []): [string, string][] {
@@ -54,6 +58,16 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
     closureCache: cacheDir === undefined ? undefined : fileClosureCache(cacheDir),
   };
   const flagOptions = parseNixOptionFlags(options.nixOption);
+  const scanners = new Map<string, StorePathScanner | undefined>();
+  const storeScanner = (config?: Config) => {
+    const pairs = config
+      ? nixOptionPairs(config, flagOptions, { trustConfig: options.trustConfig ?? false })
+      : flagOptions;
+    const key = JSON.stringify(pairs);
+    if (!scanners.has(key)) scanners.set(key, storeScannerFor(pairs, env, DEFAULT_SECRET_SCAN_LIMITS));
+    return scanners.get(key);
+  };
+  effects.scanStore = storeScanner();
   const nixCache = new Map<string, Promise<Nix>>();
   const databases = new Map<string, StoreDatabase | undefined>();
   const pairsOf = (config?: Config) =>
@@ -72,6 +86,7 @@ export function createRuntime(options: GlobalOptions, cleanup: Cleanup = new Cle
     // Loaded on first use: the schema library is not needed by commands that read no config.
     config: async (flakeDir) => (await import("../config/config.js")).loadConfig(flakeDir),
     storeDatabase,
+    storeScanner,
     nix(config) {
       const pairs = pairsOf(config);
       const key = JSON.stringify(pairs);

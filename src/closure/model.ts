@@ -4,6 +4,8 @@
  * Everything here is plain data: it is serialisable and has no behaviour.
  */
 
+import type { SecretScan } from "./secrets.js";
+
 /** One store path of a closure, as `nix path-info --json --recursive` reports it. */
 export interface StorePathInfo {
   path: string;
@@ -154,6 +156,11 @@ export interface ClosureDiff {
   /** Risk flags, most severe first. */
   risks: RiskFlag[];
   needsReboot: boolean;
+  /**
+   * What scanning the after side's new store paths for secrets found (absent: not scanned, e.g.
+   * `plan --no-build` or a store not on this machine).
+   */
+  secrets?: SecretScan | undefined;
 }
 
 /** What building a system will cost on this machine (from `nix build --dry-run`), for `plan`. */

@@ -14,11 +14,16 @@ import {
   nixosReleaseRule,
   nixRule,
   nixStoreSchemaRule,
+  isRiskKind,
   rebootTriggersRule,
+  RISK_KINDS,
+  RISK_RULES,
   riskContext,
+  secretRule,
   systemdRule,
   type RiskRule,
 } from "./risk.js";
+import type { SecretFinding, SecretScan } from "./secrets.js";
 import { fakeClosure, fakeStorePath, type FakePackage } from "./testing.js";
 import type { SystemFacts } from "./model.js";
 
@@ -303,5 +308,75 @@ describe("risk rule heavy-build", () => {
   });
   it("flags nothing without a cost estimate", () => {
     expect(heavyBuildRule(riskContext(base))).toEqual([]);
+  });
+});
+
+describe("risk rule secret", () => {
+  const base = diffClosures(
+    fakeClosure({ root: "nixos-system-h-1", packages: [] }),
+    fakeClosure({ root: "nixos-system-h-2", packages: [] }),
+  );
+  const scan = (findings: SecretFinding[]): SecretScan => ({
+    findings,
+    newPaths: 3,
+    pathsScanned: 3,
+    pathsOverBudget: 0,
+    filesScanned: 9,
+    bytesScanned: 999,
+    skippedBinary: 0,
+    skippedTooLarge: 0,
+    skippedOther: 0,
+  });
+  const app = fakeStorePath("deploy-config-1.0");
+  const etc = fakeStorePath("etc");
+  it.each([
+    [[], []],
+    [
+      [{ storePath: app, file: "etc/id_ed25519", kind: "openssh-private-key" }],
+      ["Secret in the store: 1 file (openssh-private-key)"],
+    ],
+    [
+      [
+        { storePath: app, file: "etc/id_ed25519", kind: "openssh-private-key" },
+        { storePath: app, file: "etc/id_ed25519", kind: "github-token" },
+        { storePath: etc, file: "", kind: "slack-token" },
+      ],
+      ["Secrets in the store: 2 files (openssh-private-key, github-token, slack-token)"],
+    ],
+  ] as [SecretFinding[], string[]][])("%j", (findings, titles) => {
+    const flags = secretRule(riskContext({ ...base, secrets: scan(findings) }));
+    expect(flags.map((f) => f.title)).toEqual(titles);
+    // Names of the packages holding them, never anything of the files' contents.
+    if (flags.length > 0)
+      expect(flags[0]?.packages).toEqual(findings.length > 1 ? ["deploy-config", "etc"] : ["deploy-config"]);
+  });
+  it("flags nothing when nothing was scanned", () => {
+    expect(secretRule(riskContext(base))).toEqual([]);
+  });
+});
+
+describe("RISK_KINDS", () => {
+  it("has one kind per rule, and every kind is a flag id some rule raises", () => {
+    expect(RISK_RULES).toHaveLength(RISK_KINDS.length);
+    const source = [
+      rebootTriggersRule,
+      kernelRule,
+      initrdRule,
+      kernelParamsRule,
+      driverRule,
+      driverRebuildRule,
+      firmwareRule,
+      bootloaderRule,
+      systemdRule,
+      glibcRule,
+      nixRule,
+      nixStoreSchemaRule,
+      nixosReleaseRule,
+      heavyBuildRule,
+      secretRule,
+    ];
+    expect(new Set(RISK_RULES)).toEqual(new Set(source));
+    expect(isRiskKind("secret")).toBe(true);
+    expect(isRiskKind("secrets")).toBe(false);
   });
 });

@@ -23,16 +23,43 @@
  * | nixos-release    | caution    | the NixOS release (e.g. 24.05 -> 24.11) changed                         |
  * | heavy-build      | caution    | plan: a kernel, GPU driver, browser, toolchain… or any derivation with  |
  * |                  |            | many inputs is in no binary cache and will be compiled locally          |
+ * | secret           | caution    | a new store path holds a private key or token (secrets.ts), which every |
+ * |                  |            | user of the host can read                                               |
  */
 import { storeSchemaChangesBetween, type NixRelease } from "../nix/store-schema.js";
 import { parseStorePath } from "./store-name.js";
 import { compareVersions, splitVersion } from "./version.js";
 import type { BuildCost, ClosureDiff, PackageChange, RiskFlag, RiskSeverity, SystemFacts } from "./model.js";
+import { SECRET_KINDS } from "./secrets.js";
 
-export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages"> & {
+export type RiskInput = Pick<ClosureDiff, "before" | "after" | "packages" | "secrets"> & {
   /** What building the after side costs here (plan only). */
   cost?: BuildCost | undefined;
 };
+
+/** Every risk id a rule can raise, for validating `--fail-on` (risk-rules.test.ts keeps it complete). */
+export const RISK_KINDS = [
+  "reboot-triggers",
+  "kernel",
+  "initrd",
+  "kernel-params",
+  "driver",
+  "driver-rebuild",
+  "firmware",
+  "bootloader",
+  "systemd",
+  "glibc",
+  "nix",
+  "nix-store-schema",
+  "nixos-release",
+  "heavy-build",
+  "secret",
+] as const;
+export type RiskKind = (typeof RISK_KINDS)[number];
+
+export function isRiskKind(id: string): id is RiskKind {
+  return (RISK_KINDS as readonly string[]).includes(id);
+}
 
 export interface RiskAssessment {
   /** Most severe first; flags of equal severity keep rule order. */
@@ -604,6 +631,32 @@ export const heavyBuildRule: RiskRule = ({ diff }) => {
   ];
 };
 
+/**
+ * A new store path holds a private key or token. The title names kinds and counts only; where
+ * they are is in `diff.secrets.findings` (store path, file, kind), and what they are is nowhere.
+ */
+export const secretRule: RiskRule = ({ diff }) => {
+  const findings = diff.secrets?.findings ?? [];
+  if (findings.length === 0) return [];
+  const kinds = SECRET_KINDS.filter((k) => findings.some((f) => f.kind === k));
+  const files = new Set(findings.map((f) => `${f.storePath}/${f.file}`)).size;
+  const names = [
+    ...new Set(findings.map((f) => parseStorePath(f.storePath)?.pname ?? f.storePath.replace(/^.*\//, ""))),
+  ].sort();
+  return [
+    {
+      id: "secret",
+      severity: "caution",
+      title: `Secret${files === 1 ? "" : "s"} in the store: ${files} file${files === 1 ? "" : "s"} (${kinds.join(", ")})`,
+      reason:
+        "The Nix store is readable by every user of the host (and by anyone it is copied to): move the " +
+        "secret out of the configuration (e.g. agenix or sops-nix) and rotate it.",
+      packages: names,
+      source: "packages",
+    },
+  ];
+};
+
 /** Every rule, in the order flags of equal severity are listed. */
 export const RISK_RULES: readonly RiskRule[] = [
   rebootTriggersRule,
@@ -620,6 +673,7 @@ export const RISK_RULES: readonly RiskRule[] = [
   nixStoreSchemaRule,
   nixosReleaseRule,
   heavyBuildRule,
+  secretRule,
 ];
 
 /** Run the rules over a diff; flags most severe first. */

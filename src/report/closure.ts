@@ -19,8 +19,9 @@ import type {
   RiskFlag,
   RiskSeverity,
 } from "../closure/model.js";
+import { findingLocation, type SecretScan } from "../closure/secrets.js";
 import { escapeMarkdown } from "./lock.js";
-import { createStyle, type Style } from "./style.js";
+import { createStyle, printable, type Style } from "./style.js";
 
 export interface ClosureTextOptions {
   color?: boolean | undefined;
@@ -218,6 +219,34 @@ function riskLinesText(risks: readonly RiskFlag[], needsReboot: boolean, s: Styl
   return lines;
 }
 
+/** File names inside a store path are anyone's bytes: control characters shown escaped. */
+const printableFile = printable;
+
+/** Says how much of the new paths the secret scan did not read, when it left something out. */
+export function secretScanGaps(scan: SecretScan): string | undefined {
+  const parts = [
+    scan.pathsOverBudget > 0 &&
+      `${scan.pathsOverBudget} of ${scan.newPaths} new store paths not scanned (per-host size limit)`,
+    scan.skippedTooLarge > 0 && `${scan.skippedTooLarge} files over the per-file size limit skipped`,
+  ].filter((p): p is string => typeof p === "string");
+  return parts.length > 0 ? `Secret scan incomplete: ${parts.join("; ")}.` : undefined;
+}
+
+/** Where the secrets are and what kind: never what they are. */
+function secretLinesText(scan: SecretScan | undefined, s: Style): string[] {
+  if (!scan) return [];
+  const lines: string[] = [];
+  if (scan.findings.length > 0) {
+    const width = Math.max(...scan.findings.map((f) => f.kind.length));
+    lines.push(s.bold("Secrets in the store (readable by every user):"));
+    for (const f of scan.findings)
+      lines.push(`  ${s.yellow(f.kind.padEnd(width))}  ${printableFile(findingLocation(f))}`);
+  }
+  const gaps = secretScanGaps(scan);
+  if (gaps !== undefined) lines.push(s.dim(gaps));
+  return lines;
+}
+
 function sectionLinesText(section: Section, s: Style, showSizes: boolean): string[] {
   const count = section.packages.length;
   const numberWidth = String(count).length;
@@ -246,6 +275,8 @@ export function renderClosureDiffText(diff: ClosureDiff, options: ClosureTextOpt
   const lines: string[] = [];
   const risks = riskLinesText(diff.risks, diff.needsReboot, s);
   if (risks.length > 0) lines.push(...risks, "");
+  const secrets = secretLinesText(diff.secrets, s);
+  if (secrets.length > 0) lines.push(...secrets, "");
   if (options.header ?? true) {
     lines.push(`${s.bold("<<<")} ${diff.before.root}`, `${s.bold(">>>")} ${diff.after.root}`);
   }
@@ -299,6 +330,30 @@ function riskLinesMarkdown(risks: readonly RiskFlag[], needsReboot: boolean): st
   return lines;
 }
 
+/** A code span for any text: a fence longer than its longest backtick run, padded when needed. */
+function codeSpan(text: string): string {
+  const shown = printableFile(text);
+  const longest = Math.max(0, ...Array.from(shown.matchAll(/`+/g), (m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = shown.startsWith("`") || shown.endsWith("`") || shown.startsWith(" ") ? " " : "";
+  return `${fence}${pad}${shown}${pad}${fence}`;
+}
+
+function secretLinesMarkdown(scan: SecretScan | undefined): string[] {
+  if (!scan) return [];
+  const lines: string[] = [];
+  if (scan.findings.length > 0) {
+    lines.push("**Secrets in the store** (readable by every user)", "");
+    for (const f of scan.findings) lines.push(`- ${f.kind}: ${codeSpan(findingLocation(f))}`);
+  }
+  const gaps = secretScanGaps(scan);
+  if (gaps !== undefined) {
+    if (lines.length > 0) lines.push("");
+    lines.push(`_${escapeMarkdown(gaps)}_`);
+  }
+  return lines;
+}
+
 /**
  * The diff for a pull request body: risk flags, then one table per nvd section, rebuilt packages
  * collapsed, the closure size line. Selected packages are bold. Ends with a newline.
@@ -309,6 +364,8 @@ export function renderClosureDiffMarkdown(diff: ClosureDiff, options: ClosureMar
   const blocks: string[][] = [];
   const risks = riskLinesMarkdown(diff.risks, diff.needsReboot);
   if (risks.length > 0) blocks.push(risks);
+  const secrets = secretLinesMarkdown(diff.secrets);
+  if (secrets.length > 0) blocks.push(secrets);
   // Store names cannot contain backticks, so code spans need no escaping.
   blocks.push([`\`${rootLabel(diff.before)}\` → \`${rootLabel(diff.after)}\``]);
   const note = notSystemNote(diff);
@@ -381,6 +438,8 @@ export interface ClosureDiffJson {
   packages: PackageChangeJson[];
   rebuilt: RebuiltPackageJson[];
   risks: RiskFlag[];
+  /** The secret scan of the after side's new store paths; null when not scanned. */
+  secrets: SecretScanJson | null;
   summary: {
     upgraded: number;
     downgraded: number;
@@ -397,6 +456,26 @@ export interface ClosureDiffJson {
     narSizeAfter: number;
     narSizeDelta: number;
     needsReboot: boolean;
+  };
+}
+
+export interface SecretScanJson {
+  findings: { storePath: string; file: string; kind: string }[];
+  newPaths: number;
+  pathsScanned: number;
+  pathsOverBudget: number;
+  filesScanned: number;
+  bytesScanned: number;
+  skippedBinary: number;
+  skippedTooLarge: number;
+  skippedOther: number;
+}
+
+function secretsJson(scan: SecretScan | undefined): SecretScanJson | null {
+  if (!scan) return null;
+  return {
+    ...scan,
+    findings: scan.findings.map((f) => ({ storePath: f.storePath, file: f.file, kind: f.kind })),
   };
 }
 
@@ -452,6 +531,7 @@ export function toClosureDiffJson(diff: ClosureDiff): ClosureDiffJson {
     packages,
     rebuilt,
     risks: diff.risks.map((r) => ({ ...r, packages: [...r.packages] })),
+    secrets: secretsJson(diff.secrets),
     summary: { ...diff.counts, ...diff.sizes, needsReboot: diff.needsReboot },
   };
 }

@@ -5,7 +5,7 @@
 import type { BuildCost, ClosureDiff, PackageChange } from "../closure/model.js";
 import { describeChange } from "../closure/risk.js";
 import type { HostBuild } from "../app/fleet/hosts.js";
-import { planExitCodes, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
+import { planExitCode, type HostPlan, type PlanResult } from "../app/fleet/plan-model.js";
 import { renderClosureDiffMarkdown, renderClosureDiffText, toClosureDiffJson } from "./closure.js";
 import { escapeMarkdown, renderLockDiffMarkdown, renderLockDiffText, toLockDiffJson } from "./lock.js";
 import { createStyle, printableModel, stripStyle } from "./style.js";
@@ -86,10 +86,22 @@ function headline(result: PlanResult): string {
   }
 }
 
+/** `--fail-on secret: web, db carry a secret risk (exit 5).`, or undefined without a hit. */
+export function gateLine(result: PlanResult): string | undefined {
+  const hits = result.gate?.hits ?? [];
+  if (hits.length === 0) return undefined;
+  const kinds = [...new Set(hits.map((h) => h.kind))];
+  const parts = kinds.map((kind) => {
+    const hosts = hits.filter((h) => h.kind === kind).map((h) => h.host);
+    return `${hosts.join(", ")} ${hosts.length === 1 ? "carries" : "carry"} a ${kind} risk`;
+  });
+  return `--fail-on ${kinds.join(" ")}: ${parts.join("; ")} (exit 5).`;
+}
+
 /** Said wherever a `--no-build` report is shown: what the numbers are and are not. */
 export const PREVIEW_NOTE =
   "Preview from derivations (--no-build): nothing was built. Package changes are predicted from the " +
-  "hosts' derivation closures; there are no sizes, and packages needed only at build time are listed apart.";
+  "hosts' derivation closures; there are no sizes, no secret scan, and packages needed only at build time are listed apart.";
 
 function isPreview(result: PlanResult): boolean {
   return result.basis === "derivations";
@@ -126,6 +138,8 @@ export function renderPlanText(planResult: PlanResult, options: PlanTextOptions)
   const s = createStyle(options.color);
   const lines: string[] = [];
   lines.push(s.bold(headline(result)), "");
+  const gate = gateLine(result);
+  if (gate !== undefined) lines.push(s.red(gate), "");
   if (isPreview(result)) lines.push(s.yellow(PREVIEW_NOTE), "");
   lines.push(
     s.bold("flake.lock"),
@@ -204,6 +218,8 @@ export function fenced(content: string, info = ""): string {
 function mdSummary(result: PlanResult): string {
   const lines: string[] = [];
   lines.push(`### ${escapeMarkdown(headline(result))}`, "");
+  const gate = gateLine(result);
+  if (gate !== undefined) lines.push(`> **${escapeMarkdown(gate)}**`, "");
   if (isPreview(result)) lines.push(`> **${escapeMarkdown(PREVIEW_NOTE)}**`, "");
   lines.push("#### flake.lock", "", renderLockDiffMarkdown(result.lockDiff).trimEnd(), "");
   if (result.outcome !== "lock-unchanged") {
@@ -353,7 +369,7 @@ export function toPlanJson(result: PlanResult) {
     schemaVersion: PLAN_SCHEMA_VERSION,
     kind: "plan" as const,
     outcome: result.outcome,
-    exitCode: planExitCodes[result.outcome],
+    exitCode: planExitCode(result),
     flake: result.flakeDir,
     mode: result.mode,
     basis: result.basis,
@@ -383,6 +399,7 @@ export function toPlanJson(result: PlanResult) {
     skippedHosts: result.skippedHosts,
     // --push-to: what was copied to the binary cache (the manifest is its own file).
     cache: result.cache ?? null,
+    failOn: result.gate ? { kinds: result.gate.kinds, hits: result.gate.hits } : null,
     timingsMs: result.timings,
   };
 }

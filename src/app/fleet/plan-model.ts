@@ -41,6 +41,29 @@ export const planExitCodes: Record<PlanOutcome, number> = {
   "host-broken": ExitCode.hostBroken,
 };
 
+/** `--fail-on`: the risk kinds asked for, and which hosts carry one (any hit: exit 5). */
+export interface RiskGate {
+  kinds: string[];
+  hits: { host: string; kind: string }[];
+}
+
+/** Which hosts carry a risk of one of `kinds`: one hit per host and kind, in host order. */
+export function riskGate(hosts: readonly HostPlan[], kinds: readonly string[]): RiskGate {
+  const hits: RiskGate["hits"] = [];
+  for (const h of hosts) {
+    for (const kind of kinds) {
+      if (h.diff?.risks.some((r) => r.id === kind)) hits.push({ host: h.host, kind });
+    }
+  }
+  return { kinds: [...kinds], hits };
+}
+
+/** The exit code: a `--fail-on` hit (5) before the outcome's own code. */
+export function planExitCode(result: Pick<PlanResult, "outcome" | "gate">): number {
+  if (result.gate && result.gate.hits.length > 0) return ExitCode.checkFailed;
+  return planExitCodes[result.outcome];
+}
+
 export interface PlanResult {
   outcome: PlanOutcome;
   flakeDir: string;
@@ -61,6 +84,8 @@ export interface PlanResult {
   cache?: PlanCachePush | undefined;
   /** `--manifest` (and `pr`): each host's after toplevel and the source tree it came from. */
   manifest?: HostManifest | undefined;
+  /** `--fail-on`, when given. */
+  gate?: RiskGate | undefined;
 }
 
 export interface PlanCachePush {

@@ -8,7 +8,9 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { diffClosures } from "../../closure/diff.js";
-import { assessRisks } from "../../closure/risk.js";
+import type { StorePathInfo } from "../../closure/model.js";
+import { assessRisks, type RiskKind } from "../../closure/risk.js";
+import { DEFAULT_SECRET_SCAN_LIMITS, type SecretScan, type SecretScanLimits } from "../../closure/secrets.js";
 import { compareLinkHosts, type Config } from "../../config/config.js";
 import { InputError } from "../../errors.js";
 import type { Git } from "../../git/git.js";
@@ -18,6 +20,7 @@ import type { Nix } from "../../nix/nix.js";
 import { ensureFileContent } from "../../proc/files.js";
 import { loadClosures } from "../closure-load.js";
 import type { Effects } from "../effects.js";
+import { scanHostsForSecrets } from "../store-scan.js";
 import { readLockText, type FlakeLocation } from "../flake.js";
 import {
   buildToplevels,
@@ -32,7 +35,7 @@ import { pushSystems, planManifest, requireManifestSource } from "./plan-cache.j
 import { DEFAULT_HEAVY_BUILD_INPUTS, dryRunHosts, estimateBuildCosts } from "./plan-cost.js";
 import { previewHosts } from "./plan-preview.js";
 import { checkInputNames } from "./update.js";
-import type { HostPlan, HostStatus, PlanOutcome, PlanResult } from "./plan-model.js";
+import { riskGate, type HostPlan, type HostStatus, type PlanOutcome, type PlanResult } from "./plan-model.js";
 export * from "./plan-model.js";
 
 export interface PlanRequest {
@@ -62,6 +65,10 @@ export interface PlanRequest {
   signKey?: string | undefined;
   /** Return the host manifest of the after-systems (`result.manifest`; manifest.ts). */
   manifest?: boolean | undefined;
+  /** Size limits of the secret scan of new store paths (default DEFAULT_SECRET_SCAN_LIMITS). */
+  secretScanLimits?: Partial<SecretScanLimits> | undefined;
+  /** Risk kinds that make the plan fail (exit 5) when any host carries one (`--fail-on`). */
+  failOn?: readonly RiskKind[] | undefined;
 }
 
 export interface PlanDeps {
@@ -162,10 +169,22 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     };
     if (!lockDiff.changed) {
       await restoreOriginal();
-      return { ...base, outcome: "lock-unchanged", hosts: [], skippedHosts: skipped, lockState: "untouched" };
+      return {
+        ...base,
+        outcome: "lock-unchanged",
+        hosts: [],
+        skippedHosts: skipped,
+        lockState: "untouched",
+        ...(request.failOn ? { gate: riskGate([], request.failOn) } : {}),
+      };
     }
 
     const events = effects.onEvent;
+    const scanSecrets = secretScanner(
+      effects,
+      { ...DEFAULT_SECRET_SCAN_LIMITS, ...request.secretScanLimits },
+      timed,
+    );
     const hosts = request.noBuild
       ? await previewHosts(nix, flake.dir, selected, {
           jobs: request.jobs,
@@ -228,22 +247,29 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
           moved.flatMap((h) => [okToplevel(before.get(h)), okToplevel(after.get(h))]),
           effects.closureCache,
         );
+        const closureOf = (root: string) => closures.get(root) ?? { root, paths: [] };
+        const secrets = await scanSecrets(
+          moved.map((host) => ({
+            host,
+            before: closureOf(okToplevel(before.get(host))).paths,
+            after: closureOf(okToplevel(after.get(host))).paths,
+          })),
+        );
         return selected.map((host): HostPlan => {
           const b = before.get(host) as HostBuild;
           const a = after.get(host) as HostBuild;
           if (b.ok && a.ok) {
             if (b.toplevel === a.toplevel) return { host, status: "unchanged", before: b, after: a };
-            const diff = diffClosures(
-              closures.get(b.toplevel) ?? { root: b.toplevel, paths: [] },
-              closures.get(a.toplevel) ?? { root: a.toplevel, paths: [] },
-            );
+            const diff = diffClosures(closureOf(b.toplevel), closureOf(a.toplevel));
             const cost = costs.get(host);
+            const scan = secrets?.get(host);
+            const withExtras = { ...diff, ...(scan ? { secrets: scan } : {}) };
             return {
               host,
               status: "changed",
               before: b,
               after: a,
-              diff: cost ? { ...diff, ...assessRisks({ ...diff, cost }) } : diff,
+              diff: cost || scan ? { ...withExtras, ...assessRisks({ ...withExtras, cost }) } : diff,
               cost,
             };
           }
@@ -285,14 +311,16 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
       : hosts.some((h) => h.status === "changed" || h.status === "fixed")
         ? "changed"
         : "no-host-changed";
+    const ordered = orderHosts(hosts);
     const result: PlanResult = {
       ...base,
       outcome,
-      hosts: orderHosts(hosts),
+      hosts: ordered,
       skippedHosts: skipped,
       lockState,
       ...(cache === undefined ? {} : { cache }),
       ...(manifest === undefined ? {} : { manifest }),
+      ...(request.failOn ? { gate: riskGate(ordered, request.failOn) } : {}),
     };
     await deps.deliver?.(result);
     if (lockState !== "updated") await restoreOriginal();
@@ -306,6 +334,22 @@ export async function plan(request: PlanRequest, deps: PlanDeps): Promise<PlanRe
     unregisterRoots();
     await rm(rootDir, { recursive: true, force: true });
   }
+}
+
+/** The secret scan of every moved host's new store paths, when the store can be read here. */
+function secretScanner(
+  effects: Effects,
+  limits: SecretScanLimits,
+  timed: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+) {
+  return async (
+    hosts: { host: string; before: StorePathInfo[]; after: StorePathInfo[] }[],
+  ): Promise<Map<string, SecretScan> | undefined> => {
+    const scanner = effects.scanStore;
+    if (!scanner || hosts.length === 0) return undefined;
+    effects.onEvent({ type: "phase", message: "Scanning new store paths for secrets…" });
+    return timed("secretScan", () => scanHostsForSecrets(scanner, hosts, limits));
+  };
 }
 
 function okToplevel(build: HostBuild | undefined): string {

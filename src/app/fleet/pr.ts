@@ -47,7 +47,7 @@ import { ensureFileContent, readUserFile } from "../../proc/files.js";
 import { renderPlanMarkdown, renderPlanText, toPlanJson } from "../../report/plan.js";
 import type { Effects } from "../effects.js";
 import { readLockText, type FlakeLocation } from "../flake.js";
-import { planExitCodes, type PlanOutcome, type PlanResult } from "./plan-model.js";
+import { planExitCode, type PlanOutcome, type PlanResult } from "./plan-model.js";
 import type { PlanRequest } from "./plan.js";
 import { parsePlanJson } from "./plan-report.js";
 import { manifestPathInRepo } from "./plan-cache.js";
@@ -158,7 +158,7 @@ export async function pr(request: PrRequest, deps: PrDeps): Promise<PrResult> {
     }
 
     const { plan: result, afterText, reportJson } = await obtainPlan(request, deps, baseLockText);
-    const exitCode = planExitCodes[result.outcome];
+    const exitCode = planExitCode(result);
     const reportFiles =
       request.reportDir === undefined ? [] : await writeReports(request.reportDir, result, reportJson);
     const done: Omit<PrResult, "action"> = {

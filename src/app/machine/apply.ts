@@ -15,6 +15,7 @@ import type { CheckResult, CheckSpec } from "../../system/checks.js";
 import { requireNixosSystem } from "./activation.js";
 import { acquireApplyLock, type ApplyLock } from "./apply-lock.js";
 import { loadClosures } from "../closure-load.js";
+import { withSecretScan } from "../store-scan.js";
 import type { Effects } from "../effects.js";
 import type { ChannelSystemSource } from "../channels.js";
 import type { FlakeLocation } from "../flake.js";
@@ -203,7 +204,8 @@ export async function compareSystems(
     const before = closures.get(current);
     const after = closures.get(next);
     if (before === undefined || after === undefined) throw new Error("closure missing");
-    return { diff: diffClosures(before, after) };
+    const diff = diffClosures(before, after);
+    return { diff: await withSecretScan(diff, before.paths, after.paths, effects.scanStore) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     effects.onEvent({
