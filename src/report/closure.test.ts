@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectGolden } from "../../test/helpers/golden.js";
 import { diffClosures } from "../closure/diff.js";
+import { assessRisks } from "../closure/risk.js";
+import type { SecretFinding, SecretScan } from "../closure/secrets.js";
 import { fakeClosure, fakeStorePath, type FakePackage } from "../closure/testing.js";
 import {
   closureSizeLine,
@@ -231,5 +233,73 @@ describe("toClosureDiffJson", () => {
       rebuilt: 5,
     });
     await expectGolden("closure/typical.json", `${JSON.stringify(json, null, 2)}\n`);
+  });
+});
+
+describe("secret scan in the reports", () => {
+  const base = diffClosures(
+    fakeClosure({ root: "nixos-system-h-1", packages: [] }),
+    fakeClosure({ root: "nixos-system-h-2", packages: [] }),
+  );
+  const app = fakeStorePath("deploy-keys-1.0");
+  const scan = (findings: SecretFinding[], extra: Partial<SecretScan> = {}): SecretScan => ({
+    findings,
+    newPaths: 4,
+    pathsScanned: 4,
+    pathsOverBudget: 0,
+    filesScanned: 6,
+    bytesScanned: 600,
+    skippedBinary: 1,
+    skippedTooLarge: 0,
+    skippedOther: 0,
+    ...extra,
+  });
+  const withScan = (s: SecretScan) => {
+    const d = { ...base, secrets: s };
+    return { ...d, ...assessRisks(d) };
+  };
+  const findings: SecretFinding[] = [
+    { storePath: app, file: "etc/id_ed25519", kind: "openssh-private-key" },
+    { storePath: app, file: "odd `name`\u001b[31m", kind: "github-token" },
+    { storePath: fakeStorePath("token.env"), file: "", kind: "slack-token" },
+  ];
+
+  it("text: the flag, then where each secret is; file names made printable", () => {
+    const text = renderClosureDiffText(withScan(scan(findings)));
+    expect(text).toContain("Secrets in the store: 3 files (openssh-private-key, github-token, slack-token)");
+    expect(text).toContain(
+      [
+        "Secrets in the store (readable by every user):",
+        `  openssh-private-key  ${app}/etc/id_ed25519`,
+        `  github-token         ${app}/odd \`name\`\\u001b[31m`,
+        `  slack-token          ${fakeStorePath("token.env")}`,
+      ].join("\n"),
+    );
+    expect(text).not.toContain("\u001b");
+  });
+
+  it("Markdown: a list with code spans that hold any file name", () => {
+    const md = renderClosureDiffMarkdown(withScan(scan(findings)));
+    expect(md).toContain("**Secrets in the store** (readable by every user)");
+    expect(md).toContain(`- openssh-private-key: \`${app}/etc/id_ed25519\``);
+    expect(md).toContain(`- github-token: \`\`${app}/odd \`name\`\\u001b[31m\`\``);
+  });
+
+  it("says when the scan left paths or files out, and nothing when it found nothing", () => {
+    const partial = scan([], { pathsOverBudget: 2, skippedTooLarge: 3 });
+    const note =
+      "Secret scan incomplete: 2 of 4 new store paths not scanned (per-host size limit); 3 files over the per-file size limit skipped.";
+    expect(renderClosureDiffText(withScan(partial))).toContain(note);
+    expect(renderClosureDiffMarkdown(withScan(partial))).toContain(`_${note}_`);
+    const clean = renderClosureDiffText(withScan(scan([])));
+    expect(clean).not.toContain("Secret");
+    expect(clean).toBe(renderClosureDiffText(base));
+  });
+
+  it("JSON: findings and counts, null when not scanned", () => {
+    expect(toClosureDiffJson(base).secrets).toBeNull();
+    const json = toClosureDiffJson(withScan(scan(findings.slice(0, 1))));
+    expect(json.secrets).toEqual({ ...scan(findings.slice(0, 1)) });
+    expect(json.risks.map((r) => r.id)).toContain("secret");
   });
 });
