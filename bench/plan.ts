@@ -3,7 +3,8 @@
  * whose hosts cost real evaluation time, everything already built, Nix's evaluation cache cleared
  * before every run of either (a fresh XDG_CACHE_HOME) and the lock reset, so every run sees the same
  * update (nixpkgs 24.11-a → 24.11-b). Prints medians, the speed-up loop/ternix, and Ternix's own
- * work: its wall time minus the Nix phases it reports in `timingsMs`.
+ * work: its wall time minus the Nix phases it reports in `timingsMs`, and the secret scan's share
+ * of the wall time (`timingsMs.secretScan`, issue 14).
  *
  *   npm run bench:plan -- [--hosts 10 | --hosts 4,10,20] [--paths 1500] [--shared 0.9]
  *                         [--eval-ms 1000 | --eval-cost N] [--runs 3] [--jobs N] [--keep] [--dir DIR]
@@ -200,6 +201,7 @@ interface TernixRun {
   timings: Record<string, number>;
   changedHosts: number;
   lockRestored: boolean;
+  json: PlanJson;
 }
 
 interface PlanJson {
@@ -211,6 +213,9 @@ interface PlanJson {
     before: { toplevel?: string };
     after: { toplevel?: string };
     cost?: { toBuild: string[] } | null;
+    diff: {
+      secrets: { newPaths: number; pathsScanned: number; filesScanned: number; bytesScanned: number } | null;
+    } | null;
   }[];
   timingsMs: Record<string, number>;
 }
@@ -221,7 +226,7 @@ async function runTernix(
   options: Options,
   originalLock: string,
   extra: string[] = [],
-): Promise<TernixRun & { json: PlanJson }> {
+): Promise<TernixRun> {
   const args = [
     TERNIX_BIN,
     "plan",
@@ -391,6 +396,25 @@ async function benchHostCount(
   return { hosts: hostCount, pathsPerHost: fleet.pathsPerHost, evalCost, oneHost, ternix, loop, floor };
 }
 
+/**
+ * The secret scan (issue 14): `timingsMs.secretScan`, inside the `diff` phase, as a share of each
+ * run's wall time; what it read comes from the hosts' `diff.secrets` counts.
+ */
+function secretScanLine(r: CountResult): string {
+  const scan = r.ternix.map((t) => t.timings["secretScan"] ?? 0);
+  const share = r.ternix.map((t, i) => (100 * (scan[i] as number)) / t.ms);
+  const last = r.ternix.at(-1)?.json.hosts ?? [];
+  const sum = (f: (s: NonNullable<NonNullable<PlanJson["hosts"][number]["diff"]>["secrets"]>) => number) =>
+    last.reduce((acc, h) => acc + (h.diff?.secrets ? f(h.diff.secrets) : 0), 0);
+  const scanned = last.filter((h) => h.diff?.secrets).length;
+  return (
+    `secret scan (timingsMs.secretScan, inside diff): ${spread(scan)} = ${median(share).toFixed(1)}% of plan's wall time ` +
+    `(max ${Math.max(...share).toFixed(1)}%; target < 10%); per host ${Math.round(sum((s) => s.newPaths) / Math.max(1, scanned))} new paths, ` +
+    `${Math.round(sum((s) => s.filesScanned) / Math.max(1, scanned))} files, ${(sum((s) => s.bytesScanned) / Math.max(1, scanned) / 1024).toFixed(0)} KiB read ` +
+    `(${scanned} hosts scanned; paths shared by hosts are read once)`
+  );
+}
+
 function report(r: CountResult, options: Options): string {
   const tWall = median(r.ternix.map((t) => t.ms));
   const lWall = median(r.loop.map((l) => l.ms));
@@ -425,6 +449,7 @@ function report(r: CountResult, options: Options): string {
     `loop parts (median): builds before ${loopPart("buildBefore")}, flake update ${loopPart("update")}, builds after ${loopPart("buildAfter")}, diff-closures ${loopPart("diffClosures")}`,
     `Ternix's own work = wall − Nix phases (update, discover, eval, build): ${ms(median(ownUpper))} = ${pct(ownUpper)} of its wall time, counting the diff phase's closure queries as Ternix's;`,
     `  without them (two concurrent \`nix path-info -r --json\`, measured alone: ${ms(r.floor)}): ${ms(median(own))} = ${pct(own)} (target < 10%)`,
+    secretScanLine(r),
   ];
   return lines.join("\n");
 }
