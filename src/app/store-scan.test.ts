@@ -62,6 +62,17 @@ describe("fileStoreScanner", () => {
   });
 });
 
+describe("fileStoreScanner on a text file longer than the sniffed prefix", () => {
+  it("reads the whole file, so a secret at its end is found", async () => {
+    const name = store("long-1.0");
+    await mkdir(join(root, name), { recursive: true });
+    await writeFile(join(root, name, "config.js"), `${"// padding\n".repeat(2000)}const t = "${TOKEN}";\n`);
+    const scan = await fileStoreScanner(root, 100_000)(name);
+    expect(scan.findings).toEqual([{ file: "config.js", kind: "github-token" }]);
+    expect(scan.bytesScanned).toBe(2000 * 11 + `const t = "${TOKEN}";\n`.length);
+  });
+});
+
 describe("scanHostsForSecrets", () => {
   it("reads each path once for all hosts, and only new paths within the budget", async () => {
     const calls: string[] = [];

@@ -90,17 +90,23 @@ export function fileStoreScanner(prefix: string, maxFileBytes: number): StorePat
           scan.skippedTooLarge++;
           return;
         }
-        let n = 0;
-        while (n < size) {
-          const got = readSync(fd, buffer, n, size - n, n);
-          if (got === 0) break;
-          n += got;
-        }
-        const bytes = buffer.subarray(0, n);
-        if (looksBinary(bytes)) {
+        // The sniffed prefix first: most files in a store path are binaries, and need no more.
+        const fill = (from: number, to: number) => {
+          let n = from;
+          while (n < to) {
+            const got = readSync(fd, buffer, n, to - n, n);
+            if (got === 0) break;
+            n += got;
+          }
+          return n;
+        };
+        let n = fill(0, Math.min(size, BINARY_SNIFF_BYTES));
+        if (looksBinary(buffer.subarray(0, n))) {
           scan.skippedBinary++;
           return;
         }
+        if (n === Math.min(size, BINARY_SNIFF_BYTES)) n = fill(n, size);
+        const bytes = buffer.subarray(0, n);
         scan.filesScanned++;
         scan.bytesScanned += n;
         // latin1 maps every byte to one character: the detectors look for ASCII only.
