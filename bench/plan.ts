@@ -26,6 +26,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { fileStoreScanner, scanHostsForSecrets } from "../src/app/store-scan.js";
+import { DEFAULT_SECRET_SCAN_LIMITS } from "../src/closure/secrets.js";
+import { parsePathInfoJson } from "../src/nix/schemas.js";
 import { fleetHosts, generateFleet } from "../test/fixtures/generate-fleet.js";
 import { ensureNixDaemon } from "../test/helpers/nix-daemon.js";
 import { NIX_FLAGS } from "../test/helpers/nix-env.js";
@@ -328,6 +331,7 @@ interface CountResult {
   ternix: TernixRun[];
   loop: LoopRun[];
   floor: number;
+  worstScan: WorstScan;
 }
 
 async function benchHostCount(
@@ -392,8 +396,69 @@ async function benchHostCount(
   }
   await writeFile(lockPath, originalLock);
   const floor = await pathInfoFloor(world, warm.json, caches);
+  const worstScan = await worstCaseScan(world, warm.json);
   await caches.clear();
-  return { hosts: hostCount, pathsPerHost: fleet.pathsPerHost, evalCost, oneHost, ternix, loop, floor };
+  return {
+    hosts: hostCount,
+    pathsPerHost: fleet.pathsPerHost,
+    evalCost,
+    oneHost,
+    ternix,
+    loop,
+    floor,
+    worstScan,
+  };
+}
+
+interface WorstScan {
+  ms: number;
+  paths: number;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * The secret scan's worst case on this fleet: every path of every host's after-closure new (as
+ * after a glibc bump, which rebuilds everything), scanned the way plan scans (Ternix's own scanner,
+ * each shared path once), in this process; the update the runs plan renews only a few paths.
+ */
+async function worstCaseScan(world: World, json: PlanJson): Promise<WorstScan> {
+  const afters = json.hosts.map((h) => h.after.toplevel).filter((p): p is string => p !== undefined);
+  const info = await timeChecked(
+    "nix path-info",
+    "nix",
+    [...NIX_FLAGS, "path-info", "--json", "--recursive", ...afters],
+    { env: world.env },
+  );
+  const infos = new Map(parsePathInfoJson(info.stdout).map((p) => [p.path, p]));
+  const closureOf = (root: string) => {
+    const seen = new Set<string>();
+    const stack = [root];
+    while (stack.length > 0) {
+      const p = stack.pop() as string;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      for (const r of infos.get(p)?.references ?? []) stack.push(r);
+    }
+    return [...seen].map((p) => infos.get(p) ?? { path: p, narSize: 0, references: [] });
+  };
+  const hosts = json.hosts
+    .filter((h) => h.after.toplevel !== undefined)
+    .map((h) => ({ host: h.host, before: [], after: closureOf(h.after.toplevel as string) }));
+  const start = performance.now();
+  const scans = await scanHostsForSecrets(
+    fileStoreScanner("", DEFAULT_SECRET_SCAN_LIMITS.maxFileBytes),
+    hosts,
+    DEFAULT_SECRET_SCAN_LIMITS,
+  );
+  const elapsed = performance.now() - start;
+  const all = [...scans.values()];
+  return {
+    ms: elapsed,
+    paths: new Set(hosts.flatMap((h) => h.after.map((p) => p.path))).size,
+    files: all.reduce((a, s) => a + s.filesScanned, 0) / Math.max(1, all.length),
+    bytes: all.reduce((a, s) => a + s.bytesScanned, 0) / Math.max(1, all.length),
+  };
 }
 
 /**
@@ -411,7 +476,9 @@ function secretScanLine(r: CountResult): string {
     `secret scan (timingsMs.secretScan, inside diff): ${spread(scan)} = ${median(share).toFixed(1)}% of plan's wall time ` +
     `(max ${Math.max(...share).toFixed(1)}%; target < 10%); per host ${Math.round(sum((s) => s.newPaths) / Math.max(1, scanned))} new paths, ` +
     `${Math.round(sum((s) => s.filesScanned) / Math.max(1, scanned))} files, ${(sum((s) => s.bytesScanned) / Math.max(1, scanned) / 1024).toFixed(0)} KiB read ` +
-    `(${scanned} hosts scanned; paths shared by hosts are read once)`
+    `(${scanned} hosts scanned; paths shared by hosts are read once)\n` +
+    `  worst case, every after-closure path new (a mass rebuild), ${r.worstScan.paths} distinct paths, per host ${Math.round(r.worstScan.files)} files, ` +
+    `${(r.worstScan.bytes / 1024).toFixed(0)} KiB: ${ms(r.worstScan.ms)} = ${((100 * r.worstScan.ms) / median(r.ternix.map((t) => t.ms))).toFixed(1)}% of plan's median wall time`
   );
 }
 
