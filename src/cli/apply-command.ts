@@ -112,7 +112,7 @@ export async function runApply(
     {
       nix,
       git: rt.git,
-      effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) },
+      effects: { ...rt.effects, scanStore: rt.storeScanner(ctx.config), onEvent: (e) => progress.onEvent(e) },
       system: ctx.system,
       review,
       onCheck: (r) => {

@@ -189,7 +189,17 @@ Another Ternix run changing the same flake is waited for (--no-wait: fail at onc
               manifest: manifestPath !== undefined,
               failOn: options.failOn,
             },
-            { nix, git: rt.git, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, deliver },
+            {
+              nix,
+              git: rt.git,
+              // The secret scan reads the store the config's Nix options name (a chroot store, say).
+              effects: {
+                ...rt.effects,
+                scanStore: rt.storeScanner(config),
+                onEvent: (e) => progress.onEvent(e),
+              },
+              deliver,
+            },
           ).finally(() => progress.done()),
         );
         if (outputPath === undefined) rt.output.stdout(render(result, false));
