@@ -206,9 +206,41 @@ export function nixStoreRequisitesArgs(paths: readonly string[]): string[] {
  * included). Locally built paths carry no signature; the target's daemon still refuses unsigned
  * paths from a user it does not trust (as `nix-copy-closure` relies on). Same flags on 2.8 and 2.24.
  */
-export function copyToHostArgs(storeUri: string, paths: readonly string[]): string[] {
+export function copyToHostArgs(
+  storeUri: string,
+  paths: readonly string[],
+  options: { derivation?: boolean } = {},
+): string[] {
   if (paths.length === 0) throw new Error("no paths to copy");
-  return ["copy", "--no-check-sigs", "--to", storeUri, ...paths.map((p) => requireAbsolute("store path", p))];
+  if (options.derivation && !paths.every((p) => p.endsWith(".drv")))
+    throw new Error("--derivation copies .drv files only");
+  return [
+    "copy",
+    // The derivations and their sources, never their outputs: the target builds them (build-on =
+    // "target"). Needed on Nix 2.8, where a bare .drv installable means its outputs (it would build
+    // them here); on 2.15+ a bare .drv is the file itself and --derivation keeps it so. Recorded on
+    // 2.8.0 and 2.24: only the .drv is copied, nothing is built.
+    ...(options.derivation ? ["--derivation"] : []),
+    "--no-check-sigs",
+    "--to",
+    storeUri,
+    ...paths.map((p) => requireAbsolute("store path", p)),
+  ];
+}
+
+/**
+ * `nix-store [--store STORE] --realise DRV`, run ON a deploy target (build-on = "target"): build a
+ * derivation whose closure was copied there, with the target's own builders and substituters. The
+ * same on every supported version (the target's Nix may differ from ours). `store`: the store on the
+ * target that `nix copy` filled (`remote-store`), default its own.
+ */
+export function remoteRealiseArgs(drvPath: string, store?: string): string[] {
+  if (!drvPath.endsWith(".drv")) throw new Error(`not a derivation: ${JSON.stringify(drvPath)}`);
+  return [
+    ...(store === undefined || store === "" ? [] : ["--store", store]),
+    "--realise",
+    requireAbsolute("derivation", drvPath),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   copyToHostArgs,
+  remoteRealiseArgs,
   profileDeleteGenerationsArgs,
   profileSetArgs,
   profileSwitchGenerationArgs,
@@ -59,5 +60,35 @@ describe("copyToHostArgs", () => {
 
   it.each([[[]], [["relative"]], [["--option"]]])("refuses %j", (paths) => {
     expect(() => copyToHostArgs("ssh-ng://h", paths)).toThrow();
+  });
+
+  it("copies derivations only, for a build on the target", () => {
+    expect(copyToHostArgs("ssh-ng://h", ["/nix/store/a-x.drv"], { derivation: true })).toEqual([
+      "copy",
+      "--derivation",
+      "--no-check-sigs",
+      "--to",
+      "ssh-ng://h",
+      "/nix/store/a-x.drv",
+    ]);
+    expect(() => copyToHostArgs("ssh-ng://h", ["/nix/store/a-x"], { derivation: true })).toThrow(/\.drv/);
+  });
+});
+
+describe("remoteRealiseArgs", () => {
+  it.each<[string, string | undefined, string[]]>([
+    ["/nix/store/a-x.drv", undefined, ["--realise", "/nix/store/a-x.drv"]],
+    ["/nix/store/a-x.drv", "", ["--realise", "/nix/store/a-x.drv"]],
+    [
+      "/nix/store/a-x.drv",
+      "local?root=/srv/s",
+      ["--store", "local?root=/srv/s", "--realise", "/nix/store/a-x.drv"],
+    ],
+  ])("%s in %j", (drv, store, expected) => {
+    expect(remoteRealiseArgs(drv, store)).toEqual(expected);
+  });
+
+  it.each(["/nix/store/a-x", "x.drv", "--help.drv"])("refuses %j", (drv) => {
+    expect(() => remoteRealiseArgs(drv)).toThrow();
   });
 });

@@ -16,6 +16,8 @@ export interface CopyOptions {
   /** The local environment nix runs with (NIX_SSHOPTS is added). */
   env?: NodeJS.ProcessEnv | undefined;
   signal?: AbortSignal | undefined;
+  /** Copy the derivations (.drv files and their sources), not their outputs: the target builds them. */
+  derivation?: boolean | undefined;
 }
 
 /** Copy `paths` with their closures; a failure is a result (the caller names the stage). */
@@ -26,9 +28,12 @@ export async function copyClosure(
   options: CopyOptions = {},
 ): Promise<CopyResult> {
   const env = { ...(options.env ?? process.env), NIX_SSHOPTS: nixSshOpts(target) };
-  const result = await nix.call(copyToHostArgs(sshStoreUri(target, options.remoteStore), paths), {
-    env,
-    signal: options.signal,
-  });
+  const result = await nix.call(
+    copyToHostArgs(sshStoreUri(target, options.remoteStore), paths, { derivation: options.derivation }),
+    {
+      env,
+      signal: options.signal,
+    },
+  );
   return { ok: result.exitCode === 0, argv: result.argv, exitCode: result.exitCode, stderr: result.stderr };
 }

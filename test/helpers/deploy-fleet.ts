@@ -11,10 +11,18 @@
  *                    the foreground (activation). Both log to the shared events.log with the time,
  *                    so tests see the order across hosts.
  * The switch is honest: nothing but that background process re-activates the previous system.
+ *
+ * By default a host's sessions use this machine's Nix daemon (its store holds what Ternix built) and
+ * `nix copy` fills the host's own store beside it (`remote-store`). A host in `ownNix` is a separate
+ * machine as far as Nix goes: its sessions run in a mount namespace where /nix is the host's own
+ * (`store/nix`: store, database, profiles' GC roots), with a local store and no daemon, so what is
+ * built there is absent from this machine's store and what runs there must have been copied or
+ * built there (build-on = "target").
  */
 import { chmod, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../../src/proc/run.js";
+import { NIX_FLAGS } from "./nix-env.js";
 import { buildHosts, createWorld, setFleetHosts, type HostSpec, type World } from "./world.js";
 import { startSshdFleet, type SshdFleet } from "./sshd.js";
 
@@ -37,10 +45,20 @@ export interface DeployFleet {
   sshd: SshdFleet;
   hosts: Record<string, DeployHost>;
   eventsLog: string;
-  /** Rewrite the fleet so the hosts' toplevels change (a kernel parameter `ternix.bump=N`); default all hosts. */
-  bump(n: number, hosts?: readonly string[]): Promise<void>;
-  /** ternix.toml for these hosts; `extra` is appended (TOML). */
-  writeConfig(extra?: string, perHost?: Record<string, string>): Promise<void>;
+  /**
+   * Rewrite the fleet so the hosts' toplevels change (a kernel parameter `ternix.bump=N`); default all
+   * hosts. `specs`: more settings for some hosts, for this version of the fleet only.
+   */
+  bump(n: number, hosts?: readonly string[], specs?: Record<string, Partial<HostSpec>>): Promise<void>;
+  /**
+   * ternix.toml for these hosts; `extra` is appended (TOML), `perHost` after each host's check,
+   * `hostKeys` (e.g. `build-on = "target"`) in the host's own table.
+   */
+  writeConfig(
+    extra?: string,
+    perHost?: Record<string, string>,
+    hostKeys?: Record<string, string>,
+  ): Promise<void>;
   /** Make each host run (profile generation 1 + current-system) what the flake builds now. */
   seed(): Promise<Record<string, string>>;
   events(): Promise<string[]>;
@@ -51,10 +69,14 @@ export interface DeployFleet {
 
 const tomlString = (s: string) => JSON.stringify(s);
 
-export async function createDeployFleet(names: readonly string[]): Promise<DeployFleet> {
+export async function createDeployFleet(
+  names: readonly string[],
+  options: { ownNix?: readonly string[] } = {},
+): Promise<DeployFleet> {
+  const ownNix = new Set(options.ownNix ?? []);
   const bumps = new Map(names.map((name) => [name, 0]));
-  const specs = (): HostSpec[] =>
-    names.map((name) => ({ name, kernelParams: [`ternix.bump=${bumps.get(name) ?? 0}`] }));
+  const specs = (more: Record<string, Partial<HostSpec>> = {}): HostSpec[] =>
+    names.map((name) => ({ name, kernelParams: [`ternix.bump=${bumps.get(name) ?? 0}`], ...more[name] }));
   const world = await createWorld({ hosts: specs() });
   const eventsLog = join(world.dir, "events.log");
   await writeFile(eventsLog, "");
@@ -116,6 +138,24 @@ exec "$@"
     );
     await chmod(join(m.dir, "bin", "systemctl"), 0o755);
     await chmod(join(m.dir, "bin", "systemd-run"), 0o755);
+    if (ownNix.has(m.name)) {
+      await mkdir(join(m.store, "nix", "store"), { recursive: true });
+      await mkdir(join(m.store, "nix", "var", "nix"), { recursive: true });
+      // The host's own /nix, settings like this machine's tests (no substituters, no sandbox).
+      await writeFile(
+        join(m.dir, "bin", "session"),
+        `#!/bin/sh
+exec unshare --mount --propagation private -- /bin/sh -c '
+mount --bind "$0" /nix || exit 255
+export NIX_REMOTE=local
+unset NIX_DAEMON_SOCKET_PATH
+export NIX_CONFIG="substituters =
+sandbox = false"
+exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"' '${join(m.store, "nix")}'
+`,
+      );
+      await chmod(join(m.dir, "bin", "session"), 0o755);
+    }
   }
   const sessionEnv = (m: (typeof machines)[number]): Record<string, string> => {
     const env: Record<string, string> = {
@@ -132,7 +172,11 @@ exec "$@"
   try {
     sshd = await startSshdFleet(
       join(world.dir, "sshd"),
-      machines.map((m) => ({ label: m.name, env: sessionEnv(m) })),
+      machines.map((m) => ({
+        label: m.name,
+        env: sessionEnv(m),
+        ...(ownNix.has(m.name) ? { command: join(m.dir, "bin", "session") } : {}),
+      })),
     );
   } catch (error) {
     await world.cleanup();
@@ -151,11 +195,11 @@ exec "$@"
     sshd,
     hosts,
     eventsLog,
-    bump: (n, which = names) => {
+    bump: (n, which = names, more = {}) => {
       for (const name of which) bumps.set(name, n);
-      return setFleetHosts(world, specs());
+      return setFleetHosts(world, specs(more));
     },
-    async writeConfig(extra = "", perHost = {}) {
+    async writeConfig(extra = "", perHost = {}, hostKeys = {}) {
       const parts = [
         "[deploy]",
         `ssh-options = [${sshd.sshOptions.map(tomlString).join(", ")}]`,
@@ -167,7 +211,9 @@ exec "$@"
           `[deploy.hosts.${tomlString(h.name)}]`,
           `target = ${tomlString(h.destination)}`,
           `port = ${h.port}`,
-          `remote-store = ${tomlString(`local?root=${h.store}`)}`,
+          // A host with its own /nix is reached like a real one: its default store.
+          ...(ownNix.has(h.name) ? [] : [`remote-store = ${tomlString(`local?root=${h.store}`)}`]),
+          hostKeys[h.name] ?? "",
           `system = { profile = ${tomlString(h.profile)}, current-system = ${tomlString(h.currentSystem)}, booted-system = ${tomlString(join(h.dir, "run", "booted-system"))}, state-dir = ${tomlString(join(h.dir, "state"))}, systemctl = ${tomlString(join(h.dir, "bin", "systemctl"))}, systemd-run = ${tomlString(join(h.dir, "bin", "systemd-run"))} }`,
           `[[deploy.hosts.${tomlString(h.name)}.checks]]`,
           'type = "command"',
@@ -185,7 +231,17 @@ exec "$@"
       const built = await buildHosts(world, names);
       for (const h of Object.values(hosts)) {
         const path = built[h.name] as string;
-        const r = await run("nix-env", ["--profile", h.profile, "--set", path], { env: world.env });
+        // A host with its own /nix gets its system there, as an installation would have put it.
+        const hostStore = ownNix.has(h.name) ? `local?root=${h.store}` : undefined;
+        if (hostStore !== undefined) {
+          const c = await run("nix", [...NIX_FLAGS, "copy", "--no-check-sigs", "--to", hostStore, path], {
+            env: world.env,
+          });
+          if (c.exitCode !== 0) throw new Error(`nix copy failed: ${c.stderr}`);
+        }
+        const r = await run("nix-env", ["--profile", h.profile, "--set", path], {
+          env: hostStore === undefined ? world.env : { ...world.env, NIX_REMOTE: hostStore },
+        });
         if (r.exitCode !== 0) throw new Error(`nix-env --set failed: ${r.stderr}`);
         await symlink(path, h.currentSystem);
       }

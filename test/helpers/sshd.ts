@@ -21,6 +21,11 @@ export interface SshdHostSpec {
   label: string;
   /** Variables every session on this host gets (no newlines or double quotes). */
   env?: Record<string, string>;
+  /**
+   * A forced command (authorized_keys `command=`) every session runs instead, with the client's in
+   * SSH_ORIGINAL_COMMAND: an executable's path (no quotes or spaces).
+   */
+  command?: string;
 }
 
 export interface SshdHost {
@@ -103,7 +108,14 @@ export async function startSshdFleet(dir: string, specs: readonly SshdHostSpec[]
       const hostKey = join(hostDir, "host_key");
       const hostPub = await keygen(hostKey);
       const authorized = join(hostDir, "authorized_keys");
-      const envOption = environmentOption(spec.env ?? {});
+      if (spec.command !== undefined && /["\s]/.test(spec.command))
+        throw new Error("sshd test host: the forced command cannot hold quotes or spaces");
+      const envOption = [
+        ...(spec.command === undefined ? [] : [`command="${spec.command}"`]),
+        environmentOption(spec.env ?? {}),
+      ]
+        .filter(Boolean)
+        .join(",");
       await writeFile(authorized, `${envOption ? `${envOption} ` : ""}${clientKey}\n`, { mode: 0o600 });
       const port = await freePort();
       const config = join(hostDir, "sshd_config");

@@ -4,6 +4,7 @@
  * directories, and a dead man's switch that really fires. The tests build on each other: each
  * bumps the fleet so every host has something new to deploy.
  */
+import { randomInt } from "node:crypto";
 import { readlink, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -30,7 +31,8 @@ let v0: Record<string, string>;
 
 beforeAll(async () => {
   if (!available) return;
-  f = await createDeployFleet(["alpha", "beta", "gamma", ODD]);
+  // delta is a machine with its own /nix (see deploy-fleet.ts): it builds its own system.
+  f = await createDeployFleet(["alpha", "beta", "gamma", ODD, "delta"], { ownNix: ["delta"] });
   v0 = await f.seed();
   await f.writeConfig();
 });
@@ -70,11 +72,29 @@ interface DeployJson {
 
 const byHost = (json: DeployJson) => Object.fromEntries(json.hosts.map((h) => [h.host, h]));
 
-async function inStore(store: string, path: string): Promise<boolean> {
-  const r = await run("nix", [...NIX_FLAGS, "path-info", "--store", `local?root=${store}`, path], {
-    env: f.world.env,
-  });
+async function inStore(store: string | undefined, path: string): Promise<boolean> {
+  const r = await run(
+    "nix",
+    [...NIX_FLAGS, "path-info", ...(store === undefined ? [] : ["--store", `local?root=${store}`]), path],
+    { env: f.world.env },
+  );
   return r.exitCode === 0;
+}
+
+/** What the flake's toplevel for `host` is, by evaluation only (nothing is built). */
+async function evaluatedToplevel(host: string): Promise<string> {
+  const r = await run(
+    "nix",
+    [
+      ...NIX_FLAGS,
+      "eval",
+      "--raw",
+      `${f.world.fleetDir}#nixosConfigurations.${host}.config.system.build.toplevel.outPath`,
+    ],
+    { env: f.world.env, cwd: f.world.fleetDir },
+  );
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
 }
 
 describe.skipIf(!available)("ternix deploy over real ssh", () => {
@@ -264,5 +284,51 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
     } finally {
       await f.writeConfig();
     }
+  });
+
+  it('build-on = "target": the host builds its own system (never built here), in one run with a host built here', async () => {
+    await f.writeConfig("", {}, { delta: 'build-on = "target"' });
+    // A bump no run has used: its toplevel cannot be in any store yet.
+    const bump = 1_000_000 + randomInt(1_000_000_000);
+    await f.bump(bump, ["beta", "delta"]);
+    const expected = await evaluatedToplevel("delta");
+    expect(await inStore(undefined, expected)).toBe(false);
+    const { code, stdout } = await deploy(["beta", "delta", "--json"]);
+    expect(code, stdout).toBe(ExitCode.ok);
+    const json = JSON.parse(stdout) as DeployJson;
+    expect(byHost(json).delta).toMatchObject({
+      state: "deployed",
+      after: { storePath: expected, generation: 2 },
+      deadMansSwitch: { state: "disarmed" },
+    });
+    expect(byHost(json).beta).toMatchObject({ state: "deployed" });
+    const beta = byHost(json).beta?.after.storePath as string;
+    // delta: built and activated on the host, never in this machine's store.
+    expect(await f.running("delta")).toBe(expected);
+    expect((await f.switchLog("delta")).slice(-2)).toEqual([`test ${expected}`, `boot ${expected}`]);
+    expect(await inStore(f.hosts.delta!.store, expected)).toBe(true);
+    expect(await inStore(undefined, expected)).toBe(false);
+    // beta, in the same run: built here and copied.
+    expect(await f.running("beta")).toBe(beta);
+    expect(await inStore(undefined, beta)).toBe(true);
+    expect(await inStore(f.hosts.beta!.store, beta)).toBe(true);
+  });
+
+  it('build-on = "target": a build that fails on the host is stage build; the host is untouched and the others deploy', async () => {
+    await f.writeConfig("", {}, { delta: 'build-on = "target"' });
+    const running = await f.running("delta");
+    const log = await f.switchLog("delta");
+    const bump = 1_000_000 + randomInt(1_000_000_000);
+    await f.bump(bump, ["beta", "delta"], { delta: { failFrom: "24.11-a" } });
+    const { code, stdout } = await deploy(["beta", "delta", "--max-failures", "1", "--json"]);
+    expect(code, stdout).toBe(ExitCode.error);
+    const json = JSON.parse(stdout) as DeployJson;
+    expect(byHost(json).delta).toMatchObject({ state: "failed", stage: "build" });
+    expect(byHost(json).delta?.reason).toMatch(
+      /^the build on the host failed: nixos-system-delta-.*\.drv failed to build/,
+    );
+    expect(byHost(json).beta).toMatchObject({ state: "deployed" });
+    expect(await f.running("delta")).toBe(running);
+    expect(await f.switchLog("delta")).toEqual(log);
   });
 });

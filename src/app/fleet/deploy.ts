@@ -13,6 +13,8 @@ import { dirname, join } from "node:path";
 import type { ClosureDiff } from "../../closure/model.js";
 import type { Config } from "../../config/config.js";
 import { ExitCode, InputError, TernixError, UsageError } from "../../errors.js";
+import { remoteRealiseArgs } from "../../nix/args.js";
+import { parseBuildFailures } from "../../nix/messages.js";
 import type { Nix } from "../../nix/nix.js";
 import { pathExists } from "../../proc/files.js";
 import { isInterruption } from "../../proc/run.js";
@@ -75,6 +77,8 @@ export interface DeployPreviewHost {
   running?: string | undefined;
   /** The system the flake builds for it. */
   toplevel?: string | undefined;
+  /** build-on = "target": its derivation, copied to the host and built there. */
+  drvPath?: string | undefined;
   diff?: ClosureDiff | undefined;
   diffNote?: string | undefined;
   error?: string | undefined;
@@ -175,15 +179,6 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       { hint: 'Set target = "user@address" in ternix.toml [deploy.hosts."NAME"] (docs/deploy.md).' },
     );
   }
-  const onTarget = selected.filter((h) => remotes.get(h)?.buildOn === "target");
-  if (onTarget.length > 0) {
-    throw new UsageError(
-      `build-on = "target" is not supported yet (${onTarget.map((h) => JSON.stringify(h)).join(", ")}).`,
-      {
-        hint: 'Remove build-on from [deploy.hosts."NAME"] to build here and copy; remote builders in nix.conf also work.',
-      },
-    );
-  }
   const canaries = canaryHosts(selected, config, request.canary ?? config.deploy.canary);
 
   // 1. Evaluate and build every host in one `nix build`.
@@ -204,7 +199,21 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
       jobs: request.jobs,
       onEvent: effects.onEvent,
     });
-    const builds = await buildToplevels(nix, evals, { rootDir, onEvent: effects.onEvent });
+    // build-on = "target": evaluated here (the .drv files are all the target needs), built there.
+    const buildsOnTarget = (h: string) => remotes.get(h)?.buildOn === "target";
+    const builds = await buildToplevels(nix, new Map([...evals].filter(([h]) => !buildsOnTarget(h))), {
+      rootDir,
+      onEvent: effects.onEvent,
+    });
+    for (const [h, e] of evals) {
+      if (!buildsOnTarget(h)) continue;
+      builds.set(
+        h,
+        e.ok
+          ? { host: h, ok: true, drvPath: e.drvPath, toplevel: e.outPath }
+          : { host: h, ok: false, stage: "eval", error: e.error, logTail: e.detail },
+      );
+    }
 
     // 2. Ask every host what it runs (in parallel), and compare.
     phase("Asking the hosts what they run…");
@@ -218,7 +227,9 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         const base = { host, target: remote.ssh.destination, canary: canaries.includes(host) };
         const build = builds.get(host);
         if (!build?.ok) return { ...base, status: "build-failed", error: build?.error ?? "not built" };
-        await requireNixosSystem(build.toplevel);
+        const onTarget = remote.buildOn === "target";
+        // A system built on the target is checked there, after its build.
+        if (!onTarget) await requireNixosSystem(build.toplevel);
         let target: ActivationTarget;
         try {
           target = await connect(remote);
@@ -229,18 +240,23 @@ export async function deploy(request: DeployRequest, deps: DeployDeps): Promise<
         }
         targets.set(host, target);
         const running = await target.storePathOfLink(remote.paths.currentSystem);
-        if (running === build.toplevel)
-          return { ...base, status: "unchanged", running, toplevel: build.toplevel };
+        const built = { toplevel: build.toplevel, ...(onTarget ? { drvPath: build.drvPath } : {}) };
+        if (running === build.toplevel) return { ...base, status: "unchanged", running, ...built };
         const compared =
           running === undefined
             ? { diff: undefined, diffNote: `${remote.paths.currentSystem} does not exist on the host` }
-            : (await pathExists(running))
-              ? await compareSystems(nix, effects, running, build.toplevel)
-              : {
+            : !(await pathExists(running))
+              ? {
                   diff: undefined,
                   diffNote: "the running system is not in the local store (no package diff)",
-                };
-        return { ...base, status: "changed", running, toplevel: build.toplevel, ...compared };
+                }
+              : onTarget && !(await pathExists(build.toplevel))
+                ? {
+                    diff: undefined,
+                    diffNote: 'build-on = "target": the new system is built on the host (no package diff)',
+                  }
+                : await compareSystems(nix, effects, running, build.toplevel);
+        return { ...base, status: "changed", running, ...built, ...compared };
       },
       { parallel: Math.max(parallel, 1), maxFailures: Infinity, isFailure: () => false },
     );
@@ -391,13 +407,20 @@ async function deployHost(
   let armed: string | undefined;
   let disarmed = false;
   try {
-    const copied = await copyClosure(deps.nix, remote.ssh, [toplevel], {
+    // build-on = "target": the derivation closure goes over, and the host builds it (stage build).
+    const copied = await copyClosure(deps.nix, remote.ssh, [p.drvPath ?? toplevel], {
       remoteStore: remote.remoteStore,
       env: effects.env,
+      derivation: p.drvPath !== undefined,
     });
     if (!copied.ok) {
       const why = (copied.stderr.trim().split("\n").pop() ?? "").trim();
       return done({ state: "failed", stage: "copy", reason: `nix copy failed${why ? `: ${why}` : ""}` });
+    }
+    if (p.drvPath !== undefined) {
+      stage = "build";
+      const failure = await buildOnTarget(target, p.drvPath, toplevel, remote.remoteStore);
+      if (failure !== undefined) return done({ state: "failed", stage: "build", reason: failure });
     }
     stage = "phase1";
     if (deps.operation !== "boot" && p.running !== undefined) {
@@ -515,6 +538,32 @@ async function deployHost(
       ...switchState(armed, disarmed),
     });
   }
+}
+
+/**
+ * Build `drvPath` on the target (`nix-store --realise` over ssh, the target's own Nix, builders and
+ * substituters), then check the result is a NixOS system there. Returns why it failed, if it did.
+ */
+async function buildOnTarget(
+  target: ActivationTarget,
+  drvPath: string,
+  toplevel: string,
+  remoteStore: string | undefined,
+): Promise<string | undefined> {
+  const r = await target.run("nix-store", remoteRealiseArgs(drvPath, remoteStore));
+  if (r.exitCode !== 0) {
+    const failed = parseBuildFailures(r.stderr)[0];
+    const last = (r.stderr.trim().split("\n").pop() ?? "").trim();
+    const why = failed
+      ? `${failed.drvPath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, "")} failed to build${failed.log.length > 0 ? `: ${failed.log.at(-1) ?? ""}` : ""}`
+      : last;
+    return `the build on the host failed${r.exitCode === SSH_FAILURE_EXIT ? " (ssh)" : ""}${why ? `: ${why}` : ""}`;
+  }
+  if (!r.stdout.split("\n").includes(toplevel)) return `the build on the host did not produce ${toplevel}`;
+  const check = await target.run("test", ["-x", `${toplevel}/bin/switch-to-configuration`]);
+  if (check.exitCode !== 0)
+    return `${toplevel} is not a NixOS system on the host: it has no bin/switch-to-configuration`;
+  return undefined;
 }
 
 function switchState(armed: string | undefined, disarmed: boolean): Pick<HostDeploy, "deadMansSwitch"> {
