@@ -6,7 +6,11 @@ export interface RunOptions {
   cwd?: string | undefined;
   /** Replaces the environment when given; merge with process.env yourself. */
   env?: NodeJS.ProcessEnv | undefined;
-  input?: string | undefined;
+  /**
+   * The child's stdin: a string (written, then closed), or a stream piped in until it ends (a
+   * remote lock holds while its ssh session's stdin stays open).
+   */
+  input?: string | NodeJS.ReadableStream | undefined;
   signal?: AbortSignal | undefined;
   /** Called with each complete stderr line as it arrives (progress). */
   onStderrLine?: ((line: string) => void) | undefined;
@@ -105,7 +109,8 @@ export const run: Run = (command, args, options = {}) =>
     lineSplitter(child.stderr, options.keepStderr === false ? undefined : err, options.onStderrLine);
     if (options.input !== undefined && child.stdin) {
       child.stdin.on("error", () => undefined);
-      child.stdin.end(options.input);
+      if (typeof options.input === "string") child.stdin.end(options.input);
+      else options.input.pipe(child.stdin);
     }
     child.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") reject(new CommandNotFoundError(command, error));

@@ -141,7 +141,9 @@ exec "$@"
     if (ownNix.has(m.name)) {
       await mkdir(join(m.store, "nix", "store"), { recursive: true });
       await mkdir(join(m.store, "nix", "var", "nix"), { recursive: true });
-      // The host's own /nix, settings like this machine's tests (no substituters, no sandbox).
+      // The host's own /nix, settings like this machine's tests (no substituters, no sandbox). No
+      // build users: this machine's daemon uses the same nixbld accounts, and Nix kills every process
+      // of a build user before a build, so a second Nix sharing them fails builds at random.
       await writeFile(
         join(m.dir, "bin", "session"),
         `#!/bin/sh
@@ -150,7 +152,8 @@ mount --bind "$0" /nix || exit 255
 export NIX_REMOTE=local
 unset NIX_DAEMON_SOCKET_PATH
 export NIX_CONFIG="substituters =
-sandbox = false"
+sandbox = false
+build-users-group ="
 exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"' '${join(m.store, "nix")}'
 `,
       );

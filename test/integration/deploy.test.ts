@@ -5,7 +5,8 @@
  * bumps the fleet so every host has something new to deploy.
  */
 import { randomInt } from "node:crypto";
-import { readlink, rm, writeFile } from "node:fs/promises";
+import { readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { ExitCode } from "../../src/errors.js";
@@ -330,5 +331,43 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
     expect(byHost(json).beta).toMatchObject({ state: "deployed" });
     expect(await f.running("delta")).toBe(running);
     expect(await f.switchLog("delta")).toEqual(log);
+  });
+
+  it("takes each host's apply lock while it changes it: a host whose lock a live run holds fails, the others deploy", async () => {
+    const betaLock = join(f.hosts.beta!.dir, "state", "apply.lock");
+    const deltaLock = join(f.hosts.delta!.dir, "state", "apply.lock");
+    // beta's check passes only while the deploy holds beta's lock.
+    await f.writeConfig(
+      "",
+      {
+        beta: `[[deploy.hosts.beta.checks]]\ntype = "command"\nname = "deploy holds the lock"\ncommand = ["grep", "-q", ${JSON.stringify('"command":"deploy beta"')}, ${JSON.stringify(betaLock)}]\nretries = 0`,
+      },
+      { delta: 'build-on = "target"' },
+    );
+    // As `ternix switch` on delta leaves it while it runs (this test's process is alive).
+    const held = `${JSON.stringify({ pid: process.pid, command: "switch delta", since: "2026-01-01T00:00:00.000Z" })}\n`;
+    await writeFile(deltaLock, held);
+    const running = await f.running("delta");
+    const log = await f.switchLog("delta");
+    try {
+      const bump = 1_000_000 + randomInt(1_000_000_000);
+      await f.bump(bump, ["beta", "delta"]);
+      const { code, stdout } = await deploy(["beta", "delta", "--max-failures", "1", "--json"]);
+      expect(code, stdout).toBe(ExitCode.error);
+      const json = JSON.parse(stdout) as DeployJson;
+      expect(byHost(json).beta).toMatchObject({ state: "deployed" });
+      expect(byHost(json).delta).toMatchObject({ state: "failed", stage: "phase1" });
+      expect(byHost(json).delta?.reason).toBe(
+        `another Ternix run is changing the host (its apply lock ${deltaLock} is held by pid ${process.pid} (\`ternix switch delta\`, since 2026-01-01T00:00:00.000Z)); nothing was changed`,
+      );
+      expect(await f.running("delta")).toBe(running);
+      expect(await f.switchLog("delta")).toEqual(log);
+      expect(await readFile(deltaLock, "utf8")).toBe(held);
+      // Released after the deploy.
+      await expect(readFile(betaLock, "utf8")).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(deltaLock, { force: true });
+      await f.writeConfig();
+    }
   });
 });

@@ -33,7 +33,10 @@ import { requireNixosSystem } from "../machine/activation.js";
 import { compareSystems } from "../machine/apply.js";
 import { checkSpecsFromConfig } from "../machine/checks.js";
 import { runActivation, type ActivationTarget, type EngineOperation } from "../machine/engine.js";
+import type { ApplyLock } from "../machine/apply-lock.js";
+import { acquireRemoteApplyLock } from "../machine/remote-apply-lock.js";
 import { connectSshTarget, UnreachableError } from "../machine/ssh-target.js";
+import { lockFilePath } from "../machine/system-paths.js";
 import type { SystemEffects } from "../machine/system-effects.js";
 import { fleetMap } from "./fleet-map.js";
 import { buildToplevels, discoverHosts, evalToplevels } from "./hosts.js";
@@ -406,6 +409,7 @@ async function deployHost(
   let stage: DeployStage = "copy";
   let armed: string | undefined;
   let disarmed = false;
+  let lock: ApplyLock | undefined;
   try {
     // build-on = "target": the derivation closure goes over, and the host builds it (stage build).
     const copied = await copyClosure(deps.nix, remote.ssh, [p.drvPath ?? toplevel], {
@@ -423,6 +427,14 @@ async function deployHost(
       if (failure !== undefined) return done({ state: "failed", stage: "build", reason: failure });
     }
     stage = "phase1";
+    // The host's apply lock, as `ternix switch`/`upgrade` there take it: never two at once.
+    const locked = await acquireRemoteApplyLock(
+      target.run,
+      { path: lockFilePath(remote.paths), command: `deploy ${p.host}`, host: p.host },
+      effects,
+    );
+    if (!locked.ok) return done({ state: "failed", stage, reason: `${locked.reason}; nothing was changed` });
+    lock = locked.lock;
     if (deps.operation !== "boot" && p.running !== undefined) {
       const systemdRun = remote.paths.systemdRun;
       if (systemdRun === undefined) {
@@ -528,6 +540,8 @@ async function deployHost(
           ...switchState(armed, disarmed),
         });
     }
+    // TypeScript does not see that the switch above returns on every outcome once there is a finally.
+    throw new Error("internal: unknown activation outcome");
   } catch (error) {
     if (isInterruption(error)) deps.onInterrupt();
     const left = armed !== undefined && !disarmed;
@@ -537,6 +551,8 @@ async function deployHost(
       reason: `${messageOf(error)}${left ? `; the dead man's switch will re-activate ${p.running ?? "the previous system"}` : ""}`,
       ...switchState(armed, disarmed),
     });
+  } finally {
+    await lock?.release();
   }
 }
 

@@ -90,7 +90,7 @@ export async function acquireApplyLock(
     if (info !== undefined && !info.isFile()) throw unusableLock(options.path, "it is not a regular file");
     const text = await readFile(options.path, "utf8").catch(() => undefined);
     if (text === undefined) continue; // Released between our attempt and the read: try again.
-    const holder = parseOwner(text);
+    const holder = parseLockOwner(text);
     if (holder === undefined || !system.isPidAlive(holder.pid)) {
       await takeOver(options.path, text);
       effects.onEvent({
@@ -153,7 +153,8 @@ function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
-function parseOwner(text: string): LockOwner | undefined {
+/** The owner a lock file names (also a deploy target's, read over ssh); undefined: unreadable. */
+export function parseLockOwner(text: string): LockOwner | undefined {
   try {
     const data = JSON.parse(text) as Partial<LockOwner>;
     if (typeof data.pid !== "number" || !Number.isSafeInteger(data.pid) || data.pid <= 0) return undefined;
