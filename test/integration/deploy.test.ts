@@ -230,6 +230,10 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
       expect(back).toBe(true);
       expect((await f.switchLog("beta")).at(-1)).toBe(`test ${previous}`);
       expect((await f.events()).some((e) => / beta fired$/.test(e))).toBe(true);
+      // The host's apply lock went with Ternix (its ssh session's stdin closed).
+      await expect(readFile(join(f.hosts.beta!.dir, "state", "apply.lock"), "utf8")).rejects.toThrow(
+        /ENOENT/,
+      );
       // Phase 2 never ran: the profile still has the previous generation as current.
       expect((await readProfile(f.hosts.beta!.profile)).current).toBe(generation);
     } finally {
@@ -280,6 +284,9 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
       }
       expect(back).toBe(true);
       expect((await f.events()).some((e) => / alpha fired$/.test(e))).toBe(true);
+      await expect(readFile(join(f.hosts.alpha!.dir, "state", "apply.lock"), "utf8")).rejects.toThrow(
+        /ENOENT/,
+      );
       expect(await f.switchLog("beta")).toEqual(betaLog);
       expect(await f.running("beta")).toBe(previous.beta);
     } finally {
@@ -294,6 +301,11 @@ describe.skipIf(!available)("ternix deploy over real ssh", () => {
     await f.bump(bump, ["beta", "delta"]);
     const expected = await evaluatedToplevel("delta");
     expect(await inStore(undefined, expected)).toBe(false);
+    // --dry-run evaluates only: nothing built here or there.
+    const dry = await deploy(["delta", "--dry-run"]);
+    expect(dry.code, dry.stdout).toBe(ExitCode.ok);
+    expect(dry.stdout).toContain('(no diff: build-on = "target": the new system is built on the host');
+    expect(await inStore(f.hosts.delta!.store, expected)).toBe(false);
     const { code, stdout } = await deploy(["beta", "delta", "--json"]);
     expect(code, stdout).toBe(ExitCode.ok);
     const json = JSON.parse(stdout) as DeployJson;
