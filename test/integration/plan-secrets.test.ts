@@ -9,64 +9,13 @@ import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "../helpers/cli.js";
-import {
-  advanceNixpkgs,
-  buildHosts,
-  createWorld,
-  nixString,
-  updateFleetLock,
-  type World,
-} from "../helpers/world.js";
+import { runCli } from "../helpers/cli.js";
+import { expectNoSecret, SECRET_PACKAGE } from "../helpers/synthetic-secrets.js";
+import { advanceNixpkgs, buildHosts, createWorld, updateFleetLock, type World } from "../helpers/world.js";
 
-/** A deterministic string over `alphabet`: synthetic, no one's key. */
-function synth(alphabet: string, length: number, seed: number): string {
-  let out = "";
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out += alphabet[x % alphabet.length];
-  }
-  return out;
-}
-const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const KEY_BODY = [
-  `b3BlbnNzaC1rZXktdjE${synth(`${ALNUM}+/`, 51, 11)}`,
-  ...[1, 2, 3, 4].map((i) => synth(`${ALNUM}+/`, 70, 100 + i)),
-];
-const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY.join("\n")}\n-----END OPENSSH PRIVATE KEY-----`;
-const TOKEN = `ghp_${synth(ALNUM, 36, 42)}`;
-
-/** Every 12-character piece of the secrets (the key's base64 body, the token): none may be printed. */
-const SECRET_PIECES = [...KEY_BODY, TOKEN.slice(4)].flatMap((s) =>
-  Array.from({ length: s.length - 11 }, (_, i) => s.slice(i, i + 12)),
-);
-function expectNoSecret(r: CliResult): void {
-  const all = `${r.stdout}\n${r.stderr}`;
-  const leaked = SECRET_PIECES.filter((p) => all.includes(p));
-  expect(leaked, "output contains part of a secret").toEqual([]);
-}
-
-const script = [
-  'mkdir -p "$out/etc" "$out/bin"',
-  `printf '%s\\n' "$key" > "$out/etc/id_ed25519"`,
-  `printf 'GITHUB_TOKEN=%s\\n' "$token" > "$out/etc/deploy.env"`,
-  // A binary file holding the token too: skipped (binary), so it counts once, from deploy.env.
-  `printf 'ELF\\000%s' "$token" > "$out/bin/deploy"`,
-  // A link out of the path (to the world's own files): never followed.
-  'ln -s /etc/passwd "$out/etc/passwd"',
-].join("\n");
 const VAULT_CONFIG = `environment.systemPackages =
     if pkgs.curl.version == "8.11.0" then [ ] else [
-      (builtins.derivation {
-        name = "deploy-keys-1.0";
-        system = pkgs.system;
-        builder = "/bin/sh";
-        PATH = "/usr/bin:/bin";
-        key = ${nixString(KEY)};
-        token = ${nixString(TOKEN)};
-        args = [ "-c" ${nixString(script)} ];
-      })
+      ${SECRET_PACKAGE}
     ];`;
 
 let w: World;
