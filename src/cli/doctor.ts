@@ -26,7 +26,7 @@ export const registerDoctor: RegisterCommand = (program, runtime) => {
   const command = program
     .command("doctor")
     .description(
-      "Diagnose this machine fast: running vs booted vs the flake, known good, failed units, errors since boot, the store, Nix, channels",
+      "Diagnose this machine fast: running vs booted vs the flake, known good, failed units, errors since boot, the store, secrets in the running closure, Nix, channels",
     )
     .argument("[host]", "the host of nixosConfigurations this machine should run (default: its host name)")
     .option("--json", "print JSON (schema: docs/json-schema.md, doctor v1)")
@@ -70,7 +70,16 @@ export const registerDoctor: RegisterCommand = (program, runtime) => {
           keepSinceMs: keepSince === undefined ? undefined : parseDuration(keepSince),
           topRoots: options.roots ?? 5,
         },
-        { nix, effects: { ...rt.effects, onEvent: (e) => progress.onEvent(e) }, system: ctx.system },
+        {
+          nix,
+          effects: {
+            ...rt.effects,
+            // The store ternix.toml's Nix options name (a chroot store too); none when it is not here.
+            scanStore: rt.storeScanner(ctx.config),
+            onEvent: (e) => progress.onEvent(e),
+          },
+          system: ctx.system,
+        },
       ).finally(() => progress.done());
       rt.output.stdout(
         options.json

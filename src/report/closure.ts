@@ -471,7 +471,7 @@ export interface SecretScanJson {
   skippedOther: number;
 }
 
-function secretsJson(scan: SecretScan | undefined): SecretScanJson | null {
+export function secretsJson(scan: SecretScan | undefined): SecretScanJson | null {
   if (!scan) return null;
   return {
     ...scan,

@@ -96,5 +96,21 @@ describe("toDoctorJson", () => {
       details: ["/nix/store/x"],
       action: null,
     });
+    expect(json.secrets).toBeNull();
+  });
+
+  it("carries the secret scan: where and what kind, and the counts", () => {
+    const secrets = {
+      findings: [{ storePath: "/nix/store/k-keys", file: "etc/key", kind: "age-secret-key" as const }],
+      newPaths: 3,
+      pathsScanned: 2,
+      pathsOverBudget: 1,
+      filesScanned: 4,
+      bytesScanned: 100,
+      skippedBinary: 1,
+      skippedTooLarge: 0,
+      skippedOther: 0,
+    };
+    expect(toDoctorJson({ host: "web", findings, secrets }).secrets).toEqual(secrets);
   });
 });

@@ -1,10 +1,14 @@
 /** `ternix doctor`'s report: findings grouped by triage section, for a terminal or as JSON. Pure. */
+import type { SecretScan } from "../closure/secrets.js";
 import type { DoctorSection, Finding, Verdict } from "../system/doctor.js";
+import { secretsJson, type SecretScanJson } from "./closure.js";
 import { createStyle } from "./style.js";
 
 export interface DoctorReportModel {
   host: string | undefined;
   findings: readonly Finding[];
+  /** The running system's closure scanned for secrets; undefined when not scanned. */
+  secrets?: SecretScan | undefined;
 }
 
 const SECTION_TITLES: Record<DoctorSection, string> = {
@@ -65,6 +69,8 @@ export interface DoctorJson {
     details: string[];
     action: string | null;
   }[];
+  /** The scan of the running system's whole closure (`newPaths`: all its paths); null when not scanned. */
+  secrets: SecretScanJson | null;
 }
 
 export function toDoctorJson(report: DoctorReportModel): DoctorJson {
@@ -81,5 +87,6 @@ export function toDoctorJson(report: DoctorReportModel): DoctorJson {
       details: [...f.details],
       action: f.action ?? null,
     })),
+    secrets: secretsJson(report.secrets),
   };
 }

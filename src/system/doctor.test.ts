@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { SecretScan } from "../closure/secrets.js";
 import {
   channelsRule,
   diagnose,
@@ -194,12 +195,82 @@ describe("doctor rules", () => {
     expect(channelsRule(facts(over)).verdict).toBe(verdict);
   });
 
-  it("secrets: no scanner is 'not available'; findings fail", () => {
-    expect(secretsRule(facts()).verdict).toBe("unavailable");
-    expect(secretsRule(facts({ secrets: { ok: true, value: { findings: [] } } })).verdict).toBe("ok");
-    expect(secretsRule(facts({ secrets: { ok: true, value: { findings: ["x: token"] } } })).verdict).toBe(
+  const scan = (over: Partial<SecretScan> = {}): SecretScan => ({
+    findings: [],
+    newPaths: 40,
+    pathsScanned: 40,
+    pathsOverBudget: 0,
+    filesScanned: 120,
+    bytesScanned: 4096,
+    skippedBinary: 3,
+    skippedTooLarge: 0,
+    skippedOther: 2,
+    ...over,
+  });
+  const K = "/nix/store/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-deploy-keys-1.0";
+  const T = "/nix/store/tttttttttttttttttttttttttttttttt-token";
+
+  it.each<[string, Partial<DoctorFacts>, Verdict, string, string[]]>([
+    ["no scanner", {}, "unavailable", "secrets in the running closure: not available (no scanner)", []],
+    [
+      "clean, all read",
+      { secrets: { ok: true, value: scan() } },
+      "ok",
+      "no secrets found in the running system's closure (40 of 40 store paths, 120 text files read)",
+      [],
+    ],
+    [
+      "clean, limits hit",
+      { secrets: { ok: true, value: scan({ pathsScanned: 30, pathsOverBudget: 10, skippedTooLarge: 1 }) } },
+      "ok",
+      "no secrets found in the running system's closure (30 of 40 store paths, 120 text files read)",
+      [
+        "not scanned: 10 of 40 store paths (the largest; over the per-host size limit); 1 file over the per-file size limit",
+      ],
+    ],
+    [
+      "one file",
+      {
+        secrets: {
+          ok: true,
+          value: scan({ findings: [{ storePath: T, file: "", kind: "github-token" }] }),
+        },
+      },
       "fail",
-    );
+      "1 file in the running closure of web holds a secret (github-token), readable by every user",
+      [`github-token  ${T}`],
+    ],
+    [
+      "two files, two kinds, limits hit, no host name",
+      {
+        host: undefined,
+        secrets: {
+          ok: true,
+          value: scan({
+            findings: [
+              { storePath: K, file: "etc/deploy.env", kind: "github-token" },
+              { storePath: K, file: "etc/id_ed25519", kind: "openssh-private-key" },
+            ],
+            pathsOverBudget: 2,
+            pathsScanned: 38,
+          }),
+        },
+      },
+      "fail",
+      "2 files in the running closure hold a secret (openssh-private-key, github-token), readable by every user",
+      [
+        `github-token         ${K}/etc/deploy.env`,
+        `openssh-private-key  ${K}/etc/id_ed25519`,
+        "not scanned: 2 of 40 store paths (the largest; over the per-host size limit)",
+      ],
+    ],
+  ])("secrets: %s", (_name, over, verdict, summary, details) => {
+    const f = secretsRule(facts(over));
+    expect(f).toMatchObject({ verdict, summary, details });
+    if (verdict === "fail") {
+      expect(f.action).toContain("agenix or sops-nix");
+      expect(f.action).toContain("rotate");
+    }
   });
 
   it("diagnose: one finding per rule, in triage order, ids unique", () => {

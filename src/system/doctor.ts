@@ -4,6 +4,7 @@
  * facts gathered once. Each rule is small and pure and returns one finding with a verdict and what
  * to do. Rules as data: `DOCTOR_RULES` is the order the report shows them in.
  */
+import { findingLocation, SECRET_KINDS, type SecretScan } from "../closure/secrets.js";
 import type { BootFiles } from "./reboot.js";
 import { rebootReason } from "./reboot.js";
 
@@ -75,7 +76,11 @@ export interface DoctorFacts {
   storeSchema: Probe<{ schema: string; known: readonly string[] }>;
   channels: Probe<readonly { name: string; url: string }[]>;
   usesFlake: boolean;
-  secrets: Probe<{ findings: readonly string[] }>;
+  /**
+   * The running system's whole closure scanned with `plan`'s scanner (closure/secrets.ts): here
+   * `newPaths` counts every path of that closure (nothing is "before" it).
+   */
+  secrets: Probe<SecretScan>;
 }
 
 export type DoctorRule = (facts: DoctorFacts) => Finding;
@@ -364,21 +369,53 @@ export const channelsRule: DoctorRule = (f) => {
   });
 };
 
+/** What the scan left out (the per-host and per-file limits), or undefined when it read everything. */
+function secretScanGapLine(scan: SecretScan): string | undefined {
+  const parts = [
+    scan.pathsOverBudget > 0 &&
+      `${scan.pathsOverBudget} of ${scan.newPaths} store paths (the largest; over the per-host size limit)`,
+    scan.skippedTooLarge > 0 &&
+      `${scan.skippedTooLarge} file${scan.skippedTooLarge === 1 ? "" : "s"} over the per-file size limit`,
+  ].filter((p): p is string => typeof p === "string");
+  return parts.length > 0 ? `not scanned: ${parts.join("; ")}` : undefined;
+}
+
+/**
+ * Secrets in the running system's closure. The store is readable by every user, so any secret in
+ * the running closure has leaked already: it fails, names where (host, store path, file) and what
+ * kind, never the secret, and says to move it out of the store and rotate it.
+ */
 export const secretsRule: DoctorRule = (f) => {
   if (!f.secrets.ok)
     return unavailable("secrets", "secrets", "secrets in the running closure", f.secrets.reason);
-  const found = f.secrets.value.findings;
-  if (found.length === 0)
-    return finding("secrets", "secrets", "ok", "no secrets found in the running system's closure");
+  const scan = f.secrets.value;
+  const gap = secretScanGapLine(scan);
+  const scanned = `${scan.pathsScanned} of ${scan.newPaths} store paths, ${scan.filesScanned} text files read`;
+  if (scan.findings.length === 0)
+    return finding(
+      "secrets",
+      "secrets",
+      "ok",
+      `no secrets found in the running system's closure (${scanned})`,
+      {
+        details: gap === undefined ? [] : [gap],
+      },
+    );
+  const files = new Set(scan.findings.map((x) => findingLocation(x))).size;
+  const kinds = SECRET_KINDS.filter((k) => scan.findings.some((x) => x.kind === k));
+  const width = Math.max(...scan.findings.map((x) => x.kind.length));
   return finding(
     "secrets",
     "secrets",
     "fail",
-    `${found.length} possible secret${found.length > 1 ? "s" : ""} in the world-readable store`,
+    `${files} file${files === 1 ? "" : "s"} in the running closure${f.host === undefined ? "" : ` of ${f.host}`} hold${files === 1 ? "s" : ""} a secret (${kinds.join(", ")}), readable by every user`,
     {
-      details: [...found],
+      details: [
+        ...scan.findings.map((x) => `${x.kind.padEnd(width)}  ${findingLocation(x)}`),
+        ...(gap ? [gap] : []),
+      ],
       action:
-        "Move them out of the Nix store (e.g. a file read at run time, sops-nix/agenix) and rotate them.",
+        "Move each secret out of the Nix store: agenix or sops-nix, or a file the service reads at run time (`…File` options, systemd `LoadCredential=`), never its text in the configuration. Then rotate it: everyone who could read the store, and every cache or machine the closure was copied to, may have it.",
     },
   );
 };

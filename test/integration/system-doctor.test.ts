@@ -1,7 +1,9 @@
 /**
  * `ternix doctor` through the built CLI on a fixture machine (real Nix profile, store, daemon and
  * GC roots; stand-in systemctl, journalctl and nix-channel scripts), and on a machine without
- * systemd, where those findings say "not available" and the rest still works.
+ * systemd, where those findings say "not available" and the rest still works. Host `vault` carries
+ * a package with a (synthetic, generated at test time) private key and token: running it fails the
+ * secrets finding, which names where they are and never what they are.
  */
 import { access, chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/proc/run.js";
 import type { DoctorJson } from "../../src/report/doctor.js";
 import { ensureBuiltCli, runCli } from "../helpers/cli.js";
+import { expectNoSecret, SECRET_PACKAGE } from "../helpers/synthetic-secrets.js";
+import { buildHosts } from "../helpers/world.js";
 import { createMachine, machinePathArgs, type Machine } from "./system-support.js";
 
 let m: Machine;
@@ -24,7 +28,11 @@ async function script(name: string, body: string): Promise<string> {
 
 beforeAll(async () => {
   await ensureBuiltCli();
-  m = await createMachine([{ name: "alpha" }, { name: "beta", packages: ["curl"] }]);
+  m = await createMachine([
+    { name: "alpha" },
+    { name: "beta", packages: ["curl"] },
+    { name: "vault", extraConfig: `environment.systemPackages = [ ${SECRET_PACKAGE} ];` },
+  ]);
   bin = join(m.world.dir, "doctor-bin");
   await mkdir(bin);
   // alpha is switched (known good) and booted; beta is then made the boot default, not activated.
@@ -134,7 +142,17 @@ describe("ternix doctor", () => {
     const channels = result.find("channels");
     expect(channels.verdict).toBe("warn");
     expect(channels.details).toEqual(["nixos https://nixos.org/channels/nixos-24.11"]);
-    expect(result.find("secrets").verdict).toBe("unavailable");
+    // The whole running closure was read (the fixture's is far under the per-host limit) and is clean.
+    const secrets = result.find("secrets");
+    expect(secrets.verdict).toBe("ok");
+    expect(secrets.summary).toMatch(
+      /^no secrets found in the running system's closure \(([1-9]\d*) of \1 store paths, [1-9]\d* text files read\)$/,
+    );
+    expect(secrets.details).toEqual([]);
+    const scan = result.json?.secrets;
+    expect(scan?.findings).toEqual([]);
+    expect(scan?.pathsOverBudget).toBe(0);
+    expect(scan?.pathsScanned).toBe(scan?.newPaths);
     expect(result.json?.summary.fail).toBe(1);
   });
 
@@ -165,7 +183,8 @@ describe("ternix doctor", () => {
     expect(out).toContain("  warn  running generation 1, but the boot default is 2");
     expect(out).toContain("  FAIL  1 failed systemd unit");
     expect(out).toContain("        → `systemctl status UNIT`");
-    expect(out).toMatch(/\n\d+ ok, \d+ warnings?, 1 failure, 1 not available\.\n?$/);
+    expect(out).toMatch(/\n {2}ok {4}no secrets found in the running system's closure \(/);
+    expect(out).toMatch(/\n\d+ ok, \d+ warnings?, 1 failure, 0 not available\.\n?$/);
   });
 
   it("a reboot is pending when the booted kernel differs; a flake that builds something else warns", async () => {
@@ -204,7 +223,7 @@ describe("ternix doctor", () => {
     const flake = result.find("flake");
     expect(flake.verdict).toBe("fail");
     expect(flake.summary).toContain(
-      'has no host "nope" in nixosConfigurations. (Hosts there: "alpha", "beta".',
+      'has no host "nope" in nixosConfigurations. (Hosts there: "alpha", "beta", "vault".',
     );
     expect(result.find("failed-units").verdict).toBe("ok");
   });
@@ -251,4 +270,96 @@ describe("ternix doctor", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("a running system whose closure holds a key and a token fails: where and what kind, never the secret", async () => {
+    const vault = (await buildHosts(m.world, ["vault"]))["vault"] ?? "";
+    expect(vault).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-system-vault-/);
+    const dir = await mkdtemp(join(tmpdir(), "ternix-doctor-vault-"));
+    try {
+      const current = join(dir, "current-system");
+      await symlink(vault, current);
+      const base = [
+        "doctor",
+        "vault",
+        "--profile",
+        m.paths.profile,
+        "--current-system",
+        current,
+        "--booted-system",
+        current,
+        "--state-dir",
+        m.paths.stateDir,
+        "--flake",
+        m.world.fleetDir,
+        "--systemctl",
+        m.paths.systemctl,
+        "--journalctl",
+        join(bin, "journalctl"),
+      ];
+      const cli = (extra: string[]) =>
+        runCli([...base, ...extra], { cwd: m.world.dir, env: { ...m.env, NO_COLOR: "1" } });
+
+      const json = await cli(["--json", "--verbose"]);
+      expect(json.exitCode, json.stderr).toBe(5);
+      expectNoSecret(json);
+      const report = JSON.parse(json.stdout) as DoctorJson;
+      const finding = report.findings.find((f) => f.id === "secrets");
+      expect(finding?.verdict).toBe("fail");
+      expect(finding?.summary).toBe(
+        "2 files in the running closure of vault hold a secret (openssh-private-key, github-token), readable by every user",
+      );
+      // The secret is in a dependency of the toplevel, not the toplevel itself: the whole closure is read.
+      const keys = /^\/nix\/store\/[a-z0-9]{32}-deploy-keys-1\.0$/;
+      expect(
+        report.secrets?.findings.map((f) => [
+          f.storePath.replace(/^\/nix\/store\/[a-z0-9]{32}-/, ""),
+          f.file,
+          f.kind,
+        ]),
+      ).toEqual([
+        ["deploy-keys-1.0", "etc/deploy.env", "github-token"],
+        ["deploy-keys-1.0", "etc/id_ed25519", "openssh-private-key"],
+      ]);
+      expect(report.secrets?.findings.every((f) => keys.test(f.storePath))).toBe(true);
+      const keysPath = report.secrets?.findings[0]?.storePath ?? "";
+      expect(finding?.details).toEqual([
+        `github-token         ${keysPath}/etc/deploy.env`,
+        `openssh-private-key  ${keysPath}/etc/id_ed25519`,
+      ]);
+      expect(finding?.action).toContain("agenix or sops-nix");
+      expect(finding?.action).toContain("rotate it");
+      expect(report.secrets?.skippedBinary).toBeGreaterThanOrEqual(1);
+      expect(report.secrets?.pathsScanned).toBe(report.secrets?.newPaths);
+      // Every other finding still answers; the secret is the only failure.
+      expect(report.summary.fail).toBe(1);
+
+      const text = await cli(["--verbose"]);
+      expect(text.exitCode, text.stderr).toBe(5);
+      expectNoSecret(text);
+      expect(text.stdout).toContain(
+        "  FAIL  2 files in the running closure of vault hold a secret (openssh-private-key, github-token), readable by every user",
+      );
+      expect(text.stdout).toContain(`        openssh-private-key  ${keysPath}/etc/id_ed25519`);
+      expect(text.stdout).toContain("        → Move each secret out of the Nix store");
+      expect(text.stderr).toContain("Scanning the running system's closure for secrets");
+
+      // A store whose files are not on this machine (a binary cache here): not available, and doctor still runs.
+      const cache = join(dir, "cache");
+      const remote = await runCli(["--nix-option", `store=file://${cache}`, ...base, "--json"], {
+        cwd: m.world.dir,
+        env: m.env,
+      });
+      expectNoSecret(remote);
+      const other = JSON.parse(remote.stdout) as DoctorJson;
+      const na = other.findings.find((f) => f.id === "secrets");
+      expect(na?.verdict).toBe("unavailable");
+      expect(na?.summary).toMatch(
+        /^secrets in the running closure: not available \(the store Nix uses is not one whose files can be read here/,
+      );
+      expect(other.secrets).toBeNull();
+      expect(other.findings.find((f) => f.id === "failed-units")?.verdict).toBe("ok");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -12,6 +12,7 @@ import type { Nix } from "../../nix/nix.js";
 import { KNOWN_STORE_SCHEMAS } from "../../nix/store-db.js";
 import { parseStorePing } from "../../nix/store-ping.js";
 import { formatNixVersion } from "../../nix/version.js";
+import { DEFAULT_SECRET_SCAN_LIMITS, type SecretScan } from "../../closure/secrets.js";
 import { TernixError } from "../../errors.js";
 import { isInterruption } from "../../proc/run.js";
 import {
@@ -25,6 +26,7 @@ import {
 import { newestKnownGood } from "../../system/state.js";
 import type { Effects } from "../effects.js";
 import type { FlakeLocation } from "../flake.js";
+import { scanHostsForSecrets } from "../store-scan.js";
 import { planGc } from "./gc.js";
 import { bootFilesOf, readProfile, storePathOfLink } from "./profile.js";
 import { loadState } from "./state-file.js";
@@ -47,21 +49,20 @@ export interface DoctorRequest {
 }
 
 /**
- * The secret scanner of `ternix plan` (issue 14), when this build has one: given the running
- * system's store path, what it found. Absent: the finding says "not available".
+ * `effects.scanStore` is the secret scanner of `ternix plan` (store-scan.ts): absent when the store
+ * is not on this machine, and then the secrets finding is "not available".
  */
-export type SecretScan = (system: string) => Promise<readonly string[]>;
-
 export interface DoctorDeps {
   nix: Nix;
   effects: Effects;
   system: SystemEffects;
-  scanSecrets?: SecretScan | undefined;
 }
 
 export interface DoctorReport {
   host: string | undefined;
   findings: Finding[];
+  /** The scan of the running system's closure, when there was one. */
+  secrets: SecretScan | undefined;
 }
 
 const reasonOf = (error: unknown) =>
@@ -197,13 +198,32 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDeps): Promi
     return parseChannelList(result.stdout);
   });
 
-  const scan = deps.scanSecrets;
-  const secrets: DoctorFacts["secrets"] =
-    scan === undefined
-      ? { ok: false, reason: "this build of Ternix has no secret scanner yet (issue 14)" }
-      : running === undefined
-        ? { ok: false, reason: "no running system" }
-        : await attempt(async () => ({ findings: await scan(running) }));
+  const scanner = effects.scanStore;
+  let secrets: DoctorFacts["secrets"];
+  if (scanner === undefined)
+    secrets = {
+      ok: false,
+      reason:
+        "the store Nix uses is not one whose files can be read here (a remote or binary-cache store, or another store directory)",
+    };
+  else if (running === undefined) secrets = { ok: false, reason: "no running system" };
+  else {
+    progress("Scanning the running system's closure for secrets…");
+    // The whole closure counts as new: whatever is in it is readable by every user now.
+    secrets = await attempt(async () => {
+      const closure = await nix.closurePathInfo([running]);
+      if (closure.length === 0) throw new Error(`${running} is not a valid path of the store`);
+      // plan's limits: the per-file one is the scanner's own, the per-host one applies to the closure.
+      const scans = await scanHostsForSecrets(
+        scanner,
+        [{ host: "", before: [], after: closure }],
+        DEFAULT_SECRET_SCAN_LIMITS,
+      );
+      const scan = scans.get("");
+      if (scan === undefined) throw new Error("internal: the secret scan returned no result");
+      return scan;
+    });
+  }
 
   const facts: DoctorFacts = {
     host: request.host,
@@ -234,7 +254,7 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDeps): Promi
     usesFlake: request.flake !== undefined,
     secrets,
   };
-  return { host: request.host, findings: diagnose(facts) };
+  return { host: request.host, findings: diagnose(facts), secrets: secrets.ok ? secrets.value : undefined };
 }
 
 /** The flake's toplevel output path for `host`; an evaluation error or an unknown host fails the finding. */
