@@ -5,7 +5,9 @@
  * cold (store database; target ≤ 0.8) and, for reference, the
  * pieces a `ternix diff` is made of (Node startup, module loading, `nix --version`, the path-info
  * query that is the Nix-database floor). When ternix is slower, or with --profile, one run is
- * profiled with `node --cpu-prof` and the time is broken down by where it went.
+ * profiled with `node --cpu-prof` and the time is broken down by where it went. The secret scan
+ * that `ternix diff` runs on the after side's new paths (issue 14) is also timed alone, in-process
+ * with Ternix's scanner, as a share of ternix's warm median.
  *
  *   npm run bench:diff -- [--paths 3000] [--runs 7] [--warmup 1] [--churn 0.05]
  *                         [--after 24.11-b|25.05-a] [--profile] [--keep] [--dir DIR]
@@ -21,6 +23,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { fileStoreScanner, scanHostsForSecrets } from "../src/app/store-scan.js";
+import { DEFAULT_SECRET_SCAN_LIMITS, type SecretScan } from "../src/closure/secrets.js";
 import { run } from "../src/proc/run.js";
 import { ensureNixDaemon } from "../test/helpers/nix-daemon.js";
 import { NIX_FLAGS } from "../test/helpers/nix-env.js";
@@ -176,6 +180,8 @@ async function addRoot(world: World, path: string, link: string): Promise<void> 
 }
 
 interface ClosureStats {
+  beforePaths: { path: string; narSize: number }[];
+  afterPaths: { path: string; narSize: number }[];
   before: number;
   after: number;
   shared: number;
@@ -192,12 +198,37 @@ async function closureStats(world: World, pair: Pair): Promise<ClosureStats> {
   const beforeSet = new Set(before.map((p) => p.path));
   const sum = (infos: { narSize: number }[]) => infos.reduce((total, p) => total + p.narSize, 0);
   return {
+    beforePaths: before,
+    afterPaths: after,
     before: before.length,
     after: after.length,
     shared: after.filter((p) => beforeSet.has(p.path)).length,
     beforeBytes: sum(before),
     afterBytes: sum(after),
   };
+}
+
+/**
+ * The secret scan `ternix diff` runs (withSecretScan: the after side's new paths, plan's limits),
+ * alone and in-process: one warm-up, then `runs` timed scans with a fresh scanner each.
+ */
+async function timeSecretScan(
+  stats: ClosureStats,
+  runs: number,
+): Promise<{ times: number[]; scan: SecretScan }> {
+  const infos = (paths: { path: string; narSize: number }[]) =>
+    paths.map((p) => ({ path: p.path, narSize: p.narSize, references: [] }));
+  const host = { host: "", before: infos(stats.beforePaths), after: infos(stats.afterPaths) };
+  const times: number[] = [];
+  let scan: SecretScan | undefined;
+  for (let i = 0; i <= runs; i++) {
+    const scanner = fileStoreScanner("", DEFAULT_SECRET_SCAN_LIMITS.maxFileBytes);
+    const start = performance.now();
+    scan = (await scanHostsForSecrets(scanner, [host], DEFAULT_SECRET_SCAN_LIMITS)).get("");
+    if (i > 0) times.push(performance.now() - start);
+  }
+  if (scan === undefined) throw new Error("the secret scan returned no result");
+  return { times, scan };
 }
 
 interface Contender {
@@ -360,6 +391,8 @@ async function main(): Promise<void> {
     const list = contenders(pair);
     const samples = await measure(world, list, options);
     const med = (key: string) => median((samples.get(key) ?? []).map((s) => s.ms));
+    progress("timing the secret scan alone…");
+    const secretScan = await timeSecretScan(stats, options.runs);
     const ternixOut = samples.get("ternix")?.[0]?.stdout ?? "";
     const nixOut = samples.get("diff-closures")?.[0]?.stdout ?? "";
 
@@ -405,6 +438,12 @@ async function main(): Promise<void> {
       `The floor: one \`nix path-info -r --json A B\` alone is ${ratio(med("path-info-both"), med("diff-closures"))}× diff-closures; ` +
         `bare Node start + that query is ${ratio(med("node") + med("path-info-both"), med("diff-closures"))}×, ` +
         `and with ternix's modules loaded ${ratio(med("node-import") + med("path-info-both"), med("diff-closures"))}×.`,
+    );
+    const sc = secretScan.scan;
+    lines.push(
+      `secret scan (part of every ternix diff above, timed alone in-process): ${sc.pathsScanned} of ${sc.newPaths} new paths, ` +
+        `${sc.filesScanned} text files, ${(sc.bytesScanned / 1024).toFixed(0)} KiB read (${sc.skippedBinary} binary skipped); ` +
+        `${spread(secretScan.times)} = ${((100 * median(secretScan.times)) / med("ternix")).toFixed(1)}% of ternix's warm median.`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
 
