@@ -10,7 +10,7 @@ import {
   ForgejoPullRequest,
   ForgejoPullRequestList,
 } from "./schema.js";
-import { combineStatuses, fitDescription, requireCommitSha, toCommitState } from "./status.js";
+import { combineStatuses, commitStatusBody, requireCommitSha, toCommitState } from "./status.js";
 import type {
   CombinedStatus,
   CommitStatus,
@@ -171,14 +171,7 @@ export class ForgejoForge implements Forge {
   /** `POST /repos/{owner}/{repo}/statuses/{sha}` (swagger `repoCreateStatus`). */
   async createCommitStatus(sha: string, input: CreateCommitStatusInput): Promise<CommitStatus> {
     const path = this.#repoPath(`/statuses/${requireCommitSha(sha)}`);
-    const response = await this.#http.request("POST", path, {
-      body: {
-        state: input.state,
-        context: input.context,
-        description: fitDescription(input.description),
-        ...(input.targetUrl === undefined ? {} : { target_url: input.targetUrl }),
-      },
-    });
+    const response = await this.#http.request("POST", path, { body: commitStatusBody(input) });
     return fromForgejoStatus(
       parseForgeResponse(this.#http, ForgejoCommitStatus, response, { method: "POST", path }),
     );

@@ -8,7 +8,7 @@ import {
   GitHubPullRequest,
   GitHubPullRequestList,
 } from "./schema.js";
-import { combineStatuses, fitDescription, requireCommitSha, toCommitState } from "./status.js";
+import { combineStatuses, commitStatusBody, requireCommitSha, toCommitState } from "./status.js";
 import type {
   CombinedStatus,
   CommitStatus,
@@ -123,14 +123,7 @@ export class GitHubForge implements Forge {
   /** `POST /repos/{owner}/{repo}/statuses/{sha}` (docs.github.com/rest/commits/statuses). */
   async createCommitStatus(sha: string, input: CreateCommitStatusInput): Promise<CommitStatus> {
     const path = this.#repoPath(`/statuses/${requireCommitSha(sha)}`);
-    const response = await this.#http.request("POST", path, {
-      body: {
-        state: input.state,
-        context: input.context,
-        description: fitDescription(input.description),
-        ...(input.targetUrl === undefined ? {} : { target_url: input.targetUrl }),
-      },
-    });
+    const response = await this.#http.request("POST", path, { body: commitStatusBody(input) });
     return fromGitHubStatus(
       parseForgeResponse(this.#http, GitHubCommitStatus, response, { method: "POST", path }),
     );

@@ -2,7 +2,7 @@
  * Commit-status rules both adapters share: the description limit, reading a forge's state names,
  * and the combined state. Pure.
  */
-import type { CombinedStatus, CommitState, CommitStatus } from "./types.js";
+import type { CombinedStatus, CommitState, CommitStatus, CreateCommitStatusInput } from "./types.js";
 
 /**
  * GitHub refuses longer descriptions with 422 ("description is too long (maximum is 140
@@ -16,6 +16,19 @@ export function fitDescription(text: string, limit = COMMIT_STATUS_DESCRIPTION_L
   const line = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim();
   const chars = [...line];
   return chars.length <= limit ? line : `${chars.slice(0, limit - 1).join("")}…`;
+}
+
+/**
+ * The body of `POST /repos/{owner}/{repo}/statuses/{sha}`: GitHub and Gitea/Forgejo take the same
+ * fields (`state`, `context`, `description`, `target_url`).
+ */
+export function commitStatusBody(input: CreateCommitStatusInput): Record<string, string> {
+  return {
+    state: input.state,
+    context: input.context,
+    description: fitDescription(input.description),
+    ...(input.targetUrl === undefined ? {} : { target_url: input.targetUrl }),
+  };
 }
 
 /** A forge's state name as ours: Forgejo's `warning` is a success with a remark; unknown is pending. */
